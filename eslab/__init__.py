@@ -1,0 +1,42 @@
+"""eslab — a small, real event store on DuckDB for learning event sourcing.
+
+The names follow chapter 6 of Chris Richardson's *Microservices Patterns*: events,
+aggregates with ``process`` and ``apply``, an ``AggregateRepository`` with optimistic
+locking, snapshots, upcasters, idempotent consumers and sagas.
+"""
+
+from eslab.aggregate import Aggregate, AggregateRepository, UpdateResult, reject
+from eslab.clock import FixedClock, SeededIds
+from eslab.errors import (
+    BadInputError,
+    CommandRejectedError,
+    ConcurrencyError,
+    DuplicateMessageError,
+    EntityNotFoundError,
+    EslabError,
+    InvalidEventsError,
+    InvalidIdError,
+    ReadOnlyStoreError,
+    SerializationError,
+    SnapshotError,
+    StorageFullError,
+    StoreLockedError,
+    StreamExistsError,
+    UnknownCommandError,
+    UnknownEventTypeError,
+    UpcastError,
+    WrongExpectedVersionError,
+)
+from eslab.events import Event, EventMetadata, StoredEvent
+from eslab.store import EventStore, UnitOfWork, schema_sql
+from eslab.upcasting import upcaster
+
+__all__ = [
+    "Aggregate", "AggregateRepository", "BadInputError", "CommandRejectedError",
+    "ConcurrencyError", "DuplicateMessageError", "EntityNotFoundError", "EslabError", "Event",
+    "EventMetadata", "EventStore", "FixedClock", "InvalidEventsError", "InvalidIdError",
+    "ReadOnlyStoreError", "SeededIds", "SerializationError", "SnapshotError",
+    "StorageFullError", "StoreLockedError", "StoredEvent", "StreamExistsError", "UnitOfWork",
+    "UnknownCommandError", "UnknownEventTypeError", "UpcastError", "UpdateResult",
+    "WrongExpectedVersionError", "reject", "schema_sql", "upcaster",
+]

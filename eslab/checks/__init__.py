@@ -1,0 +1,43 @@
+"""Self-checks for the exercises: a clear ✓, or a hint that points at the idea.
+
+Each notebook's checks live in ``eslab.checks.nbNN_<name>``. A check never reveals the
+answer and never raises: it returns a :class:`CheckResult`, which shows itself in the
+notebook and is truthy only when the answer is right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one self-check."""
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return f"✓ {self.message}" if self.passed else f"✗ Not yet. Hint: {self.message}"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7837" if self.passed else "#b2182b"
+        from html import escape
+
+        return f'<div class="eslab-check" style="color:{colour}">{escape(str(self))}</div>'
+
+
+def passed(message: str = "Correct.") -> CheckResult:
+    """A passing verdict."""
+    return CheckResult(True, message)
+
+
+def hint(message: str) -> CheckResult:
+    """A failing verdict with a hint (about the concept, never the answer)."""
+    return CheckResult(False, message)

@@ -1,0 +1,144 @@
+"""Domain events: the Event base class, the registry of event types, metadata.
+
+An event is a frozen dataclass that says what happened::
+
+    @dataclass(frozen=True)
+    class AccountOpened(Event):
+        owner: str
+        balance: int
+
+Subclassing :class:`Event` registers the class under its ``event_type`` (the class
+name unless you set one) and its ``schema_version`` (1 unless you set one). The store
+keeps the type name and schema version in each row, so it can find the class again
+when it loads the event — and the upcasters (``eslab.upcasting``) can rewrite old
+payloads first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from eslab import serialization, upcasting
+from eslab.errors import SerializationError, UnknownEventTypeError
+
+
+class Event:
+    """Base class of domain events (make subclasses frozen dataclasses)."""
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "event_type" not in cls.__dict__:
+            cls.event_type = cls.__name__
+        register(cls)
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+def register(cls: type[Event]) -> None:
+    """Register ``cls`` under its event_type (redefining it, e.g. in a notebook, replaces it)."""
+    old = _REGISTRY.get(cls.event_type)
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(
+            f"Two event classes claim the type name {cls.event_type!r}: "
+            f"{old.__module__}.{old.__qualname__} and {cls.__module__}.{cls.__qualname__}. "
+            "Give one of them `event_type = '...'`."
+        )
+    _REGISTRY[cls.event_type] = cls
+
+
+def event_class(event_type: str) -> type[Event]:
+    """The class registered for ``event_type`` or a clear error."""
+    try:
+        return _REGISTRY[event_type]
+    except KeyError:
+        raise UnknownEventTypeError(
+            f"The store holds events of type {event_type!r}, but no Event class registers that "
+            "name in this Python process. Import (or define) the module with that event "
+            "class before loading, or add an upcaster that renames the type."
+        ) from None
+
+
+def registered_types() -> dict[str, type[Event]]:
+    """A copy of the registry: event type name → class."""
+    return dict(_REGISTRY)
+
+
+def serialize(event: Event) -> str:
+    """JSON of an event's fields (not its type: that is stored beside it)."""
+    if not isinstance(event, Event) or not dataclasses.is_dataclass(event):
+        raise SerializationError(
+            f"{event!r:.100} is not an eslab event: events are dataclasses that subclass "
+            "eslab.Event, e.g. `@dataclass(frozen=True) class OrderCreated(Event): ...`."
+        )
+    return serialization.to_json(event)
+
+
+def deserialize(event_type: str, schema_version: int, event_data: str) -> Event:
+    """Rebuild an event from its stored row, upcasting old schema versions first."""
+    cls = event_class(event_type) if event_type in _REGISTRY else None
+    target = cls.schema_version if cls is not None else None
+    if cls is None or schema_version != target:
+        try:
+            data = json.loads(event_data)
+        except (TypeError, ValueError) as exc:
+            raise SerializationError(
+                f"Stored JSON of a {event_type} v{schema_version} event is malformed ({exc})."
+            ) from exc
+        event_type, schema_version, data = upcasting.upcast(event_type, schema_version, data)
+        cls = event_class(event_type)
+        if schema_version != cls.schema_version:
+            upcasting.raise_missing(event_type, schema_version, cls.schema_version)
+        return serialization.decode(cls, data)
+    return serialization.from_json(cls, event_data)
+
+
+@dataclass(frozen=True)
+class EventMetadata:
+    """Who caused an event: the conversation it belongs to and the message behind it.
+
+    ``correlation_id`` is the root of a conversation (e.g. the saga id) and stays the same
+    down the chain; ``causation_id`` is the id of the direct parent message or event.
+    """
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    triggering_message_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in dataclasses.asdict(self).items() if v and k != "extra"}
+        d.update(self.extra)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> EventMetadata:
+        d = dict(d or {})
+        known = {k: d.pop(k, None) for k in ("correlation_id", "causation_id",
+                                             "triggering_message_id")}
+        return cls(**known, extra=d)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of the ``events`` table, with the event decoded."""
+
+    position: int
+    event_id: str
+    entity_type: str
+    entity_id: str
+    entity_version: int
+    event_type: str
+    schema_version: int
+    event: Event
+    metadata: EventMetadata
+    created_at: datetime
+    published: bool = False
+    triggering_event: str | None = None

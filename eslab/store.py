@@ -1,0 +1,715 @@
+"""The event store: DuckDB tables, atomic appends with optimistic locking, loads.
+
+How an append is locked (measured in ``bench/``, see the README): DuckDB charges about
+half a millisecond per statement, so an append is **one** ``INSERT`` of all the
+command's events. The ``UNIQUE (entity_type, entity_id, entity_version)`` key is the
+optimistic lock: if another writer already added version ``expected + 1``, the insert
+fails and eslab raises :class:`ConcurrencyError`. The book's alternative — an
+``UPDATE entities SET entity_version = <new> WHERE … AND entity_version = <read>``
+compare-and-set in the same transaction — costs three more statements per command
+(BEGIN, UPDATE, COMMIT) for the same guarantee, so ``entities`` is a view here.
+
+One more guard keeps streams gap-free: an expected version *higher* than the stream's
+is refused. Versions only grow, so the store remembers the highest version it has seen
+per stream and asks the database only when it cannot vouch for the expected version.
+
+Appends inside one process are serialised by a lock, which makes position order equal
+commit order (a log tailer can then never skip an event), and every thread gets its own
+DuckDB cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from eslab import events as events_module
+from eslab.clock import Clock, IdFactory, new_id, utc_now
+from eslab.errors import (
+    ConcurrencyError,
+    DuplicateMessageError,
+    EntityNotFoundError,
+    EslabError,
+    InvalidEventsError,
+    InvalidIdError,
+    ReadOnlyStoreError,
+    SerializationError,
+    StorageFullError,
+    StoreLockedError,
+    StreamExistsError,
+    WrongExpectedVersionError,
+)
+from eslab.events import Event, EventMetadata, StoredEvent
+
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+"""The largest event payload (JSON) one event may have."""
+
+_EVENT_COLUMNS = (
+    "position, event_id, entity_type, entity_id, entity_version, event_type, "
+    "schema_version, event_data, metadata, created_at, published, triggering_event"
+)
+
+_INSERT_EVENTS = """
+INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
+                    entity_version, schema_version, triggering_event, metadata, created_at)
+SELECT unnest($event_ids), unnest($event_types), unnest($event_data), unnest($entity_types),
+       unnest($entity_ids), unnest($versions), unnest($schema_versions),
+       unnest($triggering), unnest($metadata), unnest($created_at)
+"""
+
+
+def schema_sql() -> str:
+    """The DDL of the store (``eslab/schema.sql``), to read or to show learners."""
+    return resources.files("eslab").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+@dataclass
+class PendingAppend:
+    """Events for one stream, checked and serialised, waiting to be written."""
+
+    entity_type: str
+    entity_id: str
+    expected_version: int
+    events: list[Event]
+    rows: dict[str, list[Any]]
+
+    @property
+    def new_version(self) -> int:
+        return self.expected_version + len(self.events)
+
+
+@dataclass
+class SqlTrace:
+    """One statement the store ran, kept when ``trace=True`` (for the labs)."""
+
+    sql: str
+    params: dict[str, Any] | list[Any] | None
+    rows: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class UnitOfWork:
+    """Appends (and consumer bookkeeping) that commit together or not at all.
+
+    Get one with ``store.unit_of_work()``; everything is written when the ``with`` block
+    ends without an error, in one transaction.
+    """
+
+    store: EventStore
+    appends: list[PendingAppend] = field(default_factory=list)
+    processed: list[tuple[str, str]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    statements: list[tuple[str, dict[str, Any] | list[Any]]] = field(default_factory=list)
+    committed: bool = False
+
+    def append(
+        self,
+        entity_type: str,
+        entity_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        metadata: EventMetadata | None = None,
+        triggering_event: str | None = None,
+    ) -> int:
+        """Queue an append (same checks as :meth:`EventStore.append`); return the new version."""
+        pending = self.pending_version(entity_type, entity_id)
+        if pending is not None and pending != expected_version:
+            raise ConcurrencyError(entity_type, entity_id, expected_version, pending)
+        append = self.store.prepare(
+            entity_type, entity_id, events, expected_version,
+            metadata=metadata, triggering_event=triggering_event,
+        )
+        self.appends.append(append)
+        return append.new_version
+
+    def pending_version(self, entity_type: str, entity_id: str) -> int | None:
+        """The version a stream will have after this unit of work, if it touches it."""
+        versions = [a.new_version for a in self.appends
+                    if (a.entity_type, a.entity_id) == (entity_type, entity_id)]
+        return versions[-1] if versions else None
+
+    def pending_events(self, entity_type: str, entity_id: str) -> list[Event]:
+        """The events queued for one stream, in order."""
+        return [e for a in self.appends if (a.entity_type, a.entity_id) == (entity_type, entity_id)
+                for e in a.events]
+
+    def record_processed(self, consumer_id: str, message_id: str) -> None:
+        """Insert (consumer_id, message_id) into ``processed_messages`` with the events."""
+        _check_id("consumer_id", consumer_id)
+        _check_id("message_id", message_id)
+        self.processed.append((consumer_id, message_id))
+
+    def save_snapshot(self, **row: Any) -> None:
+        """Queue a ``snapshots`` row (see :meth:`EventStore.save_snapshot`)."""
+        self.snapshots.append(row)
+
+    def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> None:
+        """Queue a parameterised statement of your own (e.g. a read-model update)."""
+        self.statements.append((sql, params or []))
+
+
+class EventStore:
+    """An event store in one DuckDB database (a file, or in memory by default)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        clock: Clock | None = None,
+        id_factory: IdFactory | None = None,
+        trace: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        self.clock: Clock = clock or utc_now
+        self.id_factory: IdFactory = id_factory or new_id
+        self.trace: list[SqlTrace] | None = [] if trace else None
+        self._connection = _connect(self.path, read_only)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._heads: dict[tuple[str, str], int] = {}
+        if not read_only:
+            self._connection.execute(schema_sql())
+
+    # -- connection -----------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own cursor (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._connection.cursor()
+        return cur
+
+    def close(self) -> None:
+        """Close the database (a file store can then be opened by another process)."""
+        self._connection.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "memory"
+        return f"EventStore({where!r}{', read_only' if self.read_only else ''})"
+
+    def _run(self, sql: str, params: dict[str, Any] | list[Any] | None = None,
+             cur: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        cur = cur or self.cursor()
+        if self.trace is None:
+            return cur.execute(sql, params or [])
+        entry = SqlTrace(" ".join(sql.split()), params)
+        self.trace.append(entry)
+        try:
+            result = cur.execute(sql, params or [])
+        except duckdb.Error as exc:
+            entry.error = f"{type(exc).__name__}: {exc}"
+            raise
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            rows = result.fetchall()
+            entry.rows = rows[0][0] if rows else 0
+        return result
+
+    # -- appending --------------------------------------------------------------------
+
+    def prepare(
+        self,
+        entity_type: str,
+        entity_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        metadata: EventMetadata | None = None,
+        triggering_event: str | None = None,
+    ) -> PendingAppend:
+        """Check and serialise an append without writing it (raises on bad input)."""
+        self._check_writable()
+        _check_id("entity_type", entity_type)
+        _check_id("entity_id", entity_id)
+        _check_expected_version(expected_version)
+        if isinstance(events, Event):
+            raise InvalidEventsError("append() takes a list of events: wrap one event as [event].")
+        if not isinstance(events, Sequence) or isinstance(events, str) or not events:
+            raise InvalidEventsError(
+                f"append() needs a non-empty list of events for {entity_type} {entity_id!r}, "
+                f"got {events!r:.80}. A command that changes nothing should return no "
+                "events, and then there is nothing to append.")
+        data = []
+        for i, event in enumerate(events):
+            payload = events_module.serialize(event)
+            if len(payload) > MAX_EVENT_BYTES:
+                raise SerializationError(
+                    f"Event {i} ({type(event).__name__}) is {len(payload):,} bytes of JSON; the "
+                    f"limit is {MAX_EVENT_BYTES:,}. Store big blobs elsewhere and keep a "
+                    "reference in the event."
+                )
+            data.append(payload)
+        if metadata is not None and not isinstance(metadata, EventMetadata):
+            raise SerializationError(
+                f"metadata must be an eslab.EventMetadata, got {type(metadata).__name__}."
+            )
+        meta = json.dumps(metadata.to_dict()) if metadata and metadata.to_dict() else None
+        if triggering_event is None and metadata is not None:
+            triggering_event = metadata.triggering_message_id
+        now = self.clock()
+        n = len(events)
+        rows = {
+            "event_ids": [self.id_factory() for _ in range(n)],
+            "event_types": [type(e).event_type for e in events],
+            "event_data": data,
+            "entity_types": [entity_type] * n,
+            "entity_ids": [entity_id] * n,
+            "versions": list(range(expected_version + 1, expected_version + n + 1)),
+            "schema_versions": [type(e).schema_version for e in events],
+            "triggering": [triggering_event] * n,
+            "metadata": [meta] * n,
+            "created_at": [now] * n,
+        }
+        return PendingAppend(entity_type, entity_id, expected_version, list(events), rows)
+
+    def append(
+        self,
+        entity_type: str,
+        entity_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        metadata: EventMetadata | None = None,
+        triggering_event: str | None = None,
+    ) -> int:
+        """Append ``events`` atomically if the stream is at ``expected_version``.
+
+        ``expected_version=0`` creates the stream. Returns the stream's new version.
+        Raises :class:`ConcurrencyError` when someone else appended first,
+        :class:`StreamExistsError` / :class:`EntityNotFoundError` for create/update of a
+        stream that exists / does not exist. Either all events are written or none.
+        """
+        pending = self.prepare(entity_type, entity_id, events, expected_version,
+                               metadata=metadata, triggering_event=triggering_event)
+        with self._write_lock:
+            self._check_heads([pending])
+            try:
+                self._run(_INSERT_EVENTS, pending.rows)
+            except duckdb.Error as exc:
+                raise self._translate(exc, [pending]) from exc
+            self._heads[(entity_type, entity_id)] = pending.new_version
+        return pending.new_version
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """Collect appends (many streams) and commit them in one transaction at the end."""
+        uow = UnitOfWork(self)
+        yield uow
+        self.commit(uow)
+
+    def commit(self, uow: UnitOfWork) -> None:
+        """Write a unit of work in one transaction (all or nothing)."""
+        if uow.committed:
+            raise EslabError("This unit of work was already committed; start a new one.")
+        if not (uow.appends or uow.processed or uow.snapshots or uow.statements):
+            uow.committed = True
+            return
+        self._check_writable()
+        with self._write_lock:
+            self._check_heads(uow.appends)
+            cur = self.cursor()
+            self._run("BEGIN TRANSACTION", cur=cur)
+            try:
+                self._write(uow, cur)
+                self._run("COMMIT", cur=cur)
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise self._translate(exc, uow.appends, uow.processed) from exc
+            except BaseException:
+                _rollback(cur)
+                raise
+            for a in uow.appends:
+                self._heads[(a.entity_type, a.entity_id)] = a.new_version
+        uow.committed = True
+
+    def _write(self, uow: UnitOfWork, cur: duckdb.DuckDBPyConnection) -> None:
+        if uow.processed:
+            self._run(
+                "INSERT INTO processed_messages SELECT unnest($c), unnest($m), $t",
+                {"c": [c for c, _ in uow.processed], "m": [m for _, m in uow.processed],
+                 "t": self.clock()}, cur=cur)
+        if uow.appends:
+            rows: dict[str, list[Any]] = {k: [] for k in uow.appends[0].rows}
+            for a in uow.appends:
+                for k, v in a.rows.items():
+                    rows[k].extend(v)
+            self._run(_INSERT_EVENTS, rows, cur=cur)
+        for snap in uow.snapshots:
+            self._insert_snapshot(cur, **snap)
+        for sql, params in uow.statements:
+            self._run(sql, params, cur=cur)
+
+    def _check_heads(self, appends: Sequence[PendingAppend]) -> None:
+        """Refuse expected versions above a stream's head (they would leave a gap)."""
+        unsure = [a for a in appends if a.expected_version > 0
+                  and self._heads.get((a.entity_type, a.entity_id), -1) < a.expected_version]
+        if not unsure:
+            return
+        heads = self.heads([(a.entity_type, a.entity_id) for a in unsure])
+        for a in unsure:
+            actual = heads.get((a.entity_type, a.entity_id), 0)
+            if actual == 0:
+                raise EntityNotFoundError(
+                    a.entity_type, a.entity_id,
+                    f"You appended with expected_version={a.expected_version}; to create the "
+                    "stream use expected_version=0.")
+            if actual > a.expected_version:
+                raise ConcurrencyError(a.entity_type, a.entity_id, a.expected_version, actual)
+            if actual < a.expected_version:
+                raise WrongExpectedVersionError(
+                    f"{a.entity_type} {a.entity_id!r} is at version {actual}, but you expected "
+                    f"{a.expected_version}: that version does not exist yet. Use the version "
+                    "you loaded (aggregate.version), never a guess.")
+
+    def _translate(self, exc: duckdb.Error, appends: Sequence[PendingAppend],
+                   processed: Sequence[tuple[str, str]] = ()) -> Exception:
+        """Turn a DuckDB error into the eslab error a learner can act on."""
+        text = str(exc)
+        if isinstance(exc, duckdb.IOException | duckdb.TransactionException) and (
+            "File too large" in text or "No space left" in text or "Could not write" in text
+        ):
+            return StorageFullError(
+                f"The disk is full (or the file-size limit reached) while writing {self}: "
+                f"{text.splitlines()[0]}. Nothing of this append was kept; free space and retry.")
+        clash = isinstance(exc, duckdb.ConstraintException) or (
+            isinstance(exc, duckdb.TransactionException)
+            and ("constraint" in text.lower() or "Conflict" in text))
+        if not clash:
+            return exc
+        if "processed_messages" in text or (processed and not _mentions_events(text)):
+            consumer, message = _find_processed_clash(text, processed)
+            return DuplicateMessageError(
+                f"Consumer {consumer!r} already processed message {message!r}: this is a "
+                "redelivery, so nothing was written (that is what makes it idempotent).")
+        heads = self.heads([(a.entity_type, a.entity_id) for a in appends])
+        for a in appends:
+            actual = heads.get((a.entity_type, a.entity_id), 0)
+            if actual == a.expected_version:
+                continue
+            if a.expected_version == 0:
+                return StreamExistsError(a.entity_type, a.entity_id, actual)
+            return ConcurrencyError(a.entity_type, a.entity_id, a.expected_version, actual)
+        if appends:
+            a = appends[0]
+            return ConcurrencyError(a.entity_type, a.entity_id, a.expected_version, None)
+        return exc
+
+    def bulk_insert(self, table: Any) -> int:
+        """Insert many events at once from a pandas DataFrame or Arrow table (columnar).
+
+        Columns: entity_type, entity_id, entity_version, event_type, event_data (JSON text);
+        optional: event_id, schema_version, metadata, created_at, triggering_event. One
+        statement, all or nothing; the UNIQUE key still refuses duplicate versions. Meant
+        for seeding datasets: it does not check that versions start at 1 without gaps.
+        """
+        self._check_writable()
+        cols = set(getattr(table, "column_names", None) or list(table.columns))
+        needed = {"entity_type", "entity_id", "entity_version", "event_type", "event_data"}
+        if missing := needed - cols:
+            raise ValueError(f"bulk_insert() needs the columns {sorted(missing)}; "
+                             f"the table has {sorted(cols)}.")
+        optional = {
+            "event_id": "uuid()::VARCHAR", "schema_version": "1", "metadata": "NULL",
+            "created_at": "$now", "triggering_event": "NULL",
+        }
+        select = ", ".join(sorted(needed)) + ", " + ", ".join(
+            f"{c}" if c in cols else f"{expr} AS {c}" for c, expr in optional.items())
+        names = ", ".join(sorted(needed)) + ", " + ", ".join(optional)
+        cur = self.cursor()
+        cur.register("_eslab_bulk", table)
+        try:
+            with self._write_lock:
+                result = self._run(
+                    f"INSERT INTO events ({names}) SELECT {select} FROM _eslab_bulk",
+                    {"now": self.clock()}, cur=cur).fetchall()
+        except duckdb.ConversionException as exc:
+            raise SerializationError(f"bulk_insert(): event_data must be JSON text: {exc}") from exc
+        except duckdb.ConstraintException as exc:
+            raise EslabError(
+                f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
+                f"already stored; nothing was inserted. {str(exc).splitlines()[0]}") from exc
+        finally:
+            cur.unregister("_eslab_bulk")
+        self._heads.clear()
+        return int(result[0][0]) if result else 0
+
+    # -- reading --------------------------------------------------------------------------
+
+    def head(self, entity_type: str, entity_id: str) -> int:
+        """The stream's current version (0 when it has no events)."""
+        return self.heads([(entity_type, entity_id)]).get((entity_type, entity_id), 0)
+
+    def heads(self, streams: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Current versions of many streams in one query."""
+        if not streams:
+            return {}
+        rows = self._run(
+            "SELECT e.entity_type, e.entity_id, max(e.entity_version) FROM events e "
+            "JOIN (SELECT unnest($t) AS t, unnest($i) AS i) s "
+            "ON e.entity_type = s.t AND e.entity_id = s.i GROUP BY ALL",
+            {"t": [t for t, _ in streams], "i": [i for _, i in streams]},
+        ).fetchall()
+        found = {(t, i): v for t, i, v in rows}
+        self._heads.update(found)
+        return found
+
+    def load(
+        self,
+        entity_type: str,
+        entity_id: str,
+        *,
+        after_version: int = 0,
+        up_to_version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[StoredEvent]:
+        """The events of one stream in version order (optionally a slice of its history)."""
+        rows = self._load_rows(_EVENT_COLUMNS, entity_type, entity_id,
+                               after_version, up_to_version, as_of)
+        return [_stored_event(r) for r in rows]
+
+    def load_events(
+        self,
+        entity_type: str,
+        entity_id: str,
+        *,
+        after_version: int = 0,
+        up_to_version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> tuple[list[Event], int]:
+        """Just the decoded events and the last version read (the replay fast path)."""
+        rows = self._load_rows("event_type, schema_version, event_data, entity_version",
+                               entity_type, entity_id, after_version, up_to_version, as_of)
+        if not rows:
+            return [], after_version
+        decode = events_module.deserialize
+        events = [decode(t, v, d) for t, v, d, _ in rows]
+        last = rows[-1][3]
+        if up_to_version is None and as_of is None:
+            self._heads[(entity_type, entity_id)] = max(
+                last, self._heads.get((entity_type, entity_id), 0))
+        return events, last
+
+    def _load_rows(self, columns: str, entity_type: str, entity_id: str, after_version: int,
+                   up_to_version: int | None, as_of: datetime | None) -> list[tuple[Any, ...]]:
+        _check_id("entity_type", entity_type)
+        _check_id("entity_id", entity_id)
+        sql = (f"SELECT {columns} FROM events WHERE entity_id = $id AND entity_type = $type "
+               "AND entity_version > $after")
+        params: dict[str, Any] = {"id": entity_id, "type": entity_type, "after": after_version}
+        if up_to_version is not None:
+            sql += " AND entity_version <= $upto"
+            params["upto"] = up_to_version
+        if as_of is not None:
+            sql += " AND created_at <= $as_of"
+            params["as_of"] = as_of
+        return self._run(sql + " ORDER BY entity_version", params).fetchall()
+
+    def read_all(self, after_position: int = 0, limit: int | None = None,
+                 entity_type: str | None = None) -> list[StoredEvent]:
+        """Every event after ``after_position`` in global order (the ``$all`` log)."""
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
+        params: dict[str, Any] = {"after": after_position}
+        if entity_type is not None:
+            sql += " AND entity_type = $type"
+            params["type"] = entity_type
+        sql += " ORDER BY position"
+        if limit is not None:
+            sql += " LIMIT $limit"
+            params["limit"] = limit
+        return [_stored_event(r) for r in self._run(sql, params).fetchall()]
+
+    def last_position(self) -> int:
+        """The highest global position written so far (0 for an empty store)."""
+        return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+
+    def to_dataframe(self, entity_type: str | None = None, entity_id: str | None = None,
+                     after_position: int = 0) -> pd.DataFrame:
+        """The events table (or one stream's rows) as a pandas DataFrame."""
+        sql = ("SELECT position, entity_type, entity_id, entity_version, event_type, "
+               "schema_version, event_data, metadata, created_at, published, triggering_event, "
+               "event_id FROM events WHERE position > $after")
+        params: dict[str, Any] = {"after": after_position}
+        for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
+            if value is not None:
+                sql += f" AND {name} = ${name}"
+                params[name] = value
+        return self._run(sql + " ORDER BY position", params).df()
+
+    def sql(self, query: str, params: dict[str, Any] | list[Any] | None = None) -> pd.DataFrame:
+        """Run your own (parameterised) SQL against the store; returns a DataFrame."""
+        return self._run(query, params).df()
+
+    # -- snapshots ---------------------------------------------------------------------
+
+    def save_snapshot(self, entity_type: str, entity_id: str, entity_version: int,
+                      snapshot_type: str, snapshot_json: str, snapshot_version: int = 1,
+                      triggering_events: list[str] | None = None) -> None:
+        """Store a snapshot row (replacing one at the same version)."""
+        self._check_writable()
+        with self._write_lock:
+            self._insert_snapshot(self.cursor(), entity_type=entity_type, entity_id=entity_id,
+                                  entity_version=entity_version, snapshot_type=snapshot_type,
+                                  snapshot_json=snapshot_json, snapshot_version=snapshot_version,
+                                  triggering_events=triggering_events)
+
+    def _insert_snapshot(self, cur: duckdb.DuckDBPyConnection, *, entity_type: str,
+                         entity_id: str, entity_version: int, snapshot_type: str,
+                         snapshot_json: str, snapshot_version: int = 1,
+                         triggering_events: list[str] | None = None) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO snapshots VALUES ($t, $i, $v, $st, $sv, $json, $trig, $now)",
+            {"t": entity_type, "i": entity_id, "v": entity_version, "st": snapshot_type,
+             "sv": snapshot_version, "json": snapshot_json,
+             "trig": json.dumps(triggering_events) if triggering_events else None,
+             "now": self.clock()}, cur=cur)
+
+    def latest_snapshot(self, entity_type: str, entity_id: str,
+                        max_version: int | None = None) -> dict[str, Any] | None:
+        """The newest snapshot row at or below ``max_version`` (None if there is none)."""
+        sql = ("SELECT entity_version, snapshot_type, snapshot_version, snapshot_json, "
+               "triggering_events FROM snapshots WHERE entity_type = $t AND entity_id = $i")
+        params: dict[str, Any] = {"t": entity_type, "i": entity_id}
+        if max_version is not None:
+            sql += " AND entity_version <= $v"
+            params["v"] = max_version
+        row = self._run(sql + " ORDER BY entity_version DESC LIMIT 1", params).fetchone()
+        if row is None:
+            return None
+        keys = ("entity_version", "snapshot_type", "snapshot_version", "snapshot_json",
+                "triggering_events")
+        snap = dict(zip(keys, row, strict=True))
+        snap["triggering_events"] = json.loads(snap["triggering_events"] or "[]")
+        return snap
+
+    # -- outbox, consumers and checkpoints --------------------------------------------
+
+    def unpublished(self, limit: int = 100) -> list[StoredEvent]:
+        """``SELECT * FROM events WHERE published = false ORDER BY position`` (the poller)."""
+        rows = self._run(f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published "
+                         "ORDER BY position LIMIT $limit", {"limit": limit}).fetchall()
+        return [_stored_event(r) for r in rows]
+
+    def mark_published(self, positions: Sequence[int]) -> int:
+        """``UPDATE events SET published = true WHERE position IN (…)``; rows changed."""
+        self._check_writable()
+        if not positions:
+            return 0
+        with self._write_lock:
+            rows = self._run("UPDATE events SET published = true WHERE position IN "
+                             "(SELECT unnest($p))", {"p": list(positions)}).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def was_processed(self, consumer_id: str, message_id: str) -> bool:
+        """Has ``consumer_id`` already recorded ``message_id`` in ``processed_messages``?"""
+        return self._run("SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
+                         "AND message_id = $m", {"c": consumer_id, "m": message_id}
+                         ).fetchone()[0] > 0
+
+    def checkpoint(self, name: str) -> int:
+        """Where the reader ``name`` got to in the log (0 if it never ran)."""
+        row = self._run("SELECT position FROM checkpoints WHERE name = $n", {"n": name}).fetchone()
+        return int(row[0]) if row else 0
+
+    def save_checkpoint(self, name: str, position: int) -> None:
+        """Remember that reader ``name`` has handled everything up to ``position``."""
+        self._check_writable()
+        with self._write_lock:
+            self._run("INSERT OR REPLACE INTO checkpoints VALUES ($n, $p, $t)",
+                      {"n": name, "p": position, "t": self.clock()})
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"{self} was opened read-only, so nothing can be written. Open it with "
+                "EventStore(path) (read-write) in one process to append.")
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if path is None:
+        if read_only:
+            raise ValueError("An in-memory store cannot be read-only: there is nothing to read.")
+        return duckdb.connect(":memory:")
+    if read_only and not path.exists():
+        raise EntityNotFoundError("store file", str(path),
+                                  "A read-only store must exist: create it read-write first.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True) if not read_only else None
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" not in text.lower():
+            raise
+        holder = re.search(r"held in (.*?) \(PID (\d+)\)", text)
+        who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
+        raise StoreLockedError(
+            f"{path} is open in {who}. DuckDB lets one process write a file at a time. Close "
+            "the store there (store.close(), or restart that notebook's kernel), then open it "
+            "here. EventStore(path, read_only=True) works in many processes at once, but only "
+            "while no process has it open for writing."
+        ) from exc
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # DuckDB already rolled back a transaction that failed at COMMIT
+
+
+def _check_id(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidIdError(
+            f"{name} must be a non-empty str, got {value!r:.80} ({type(value).__name__}). "
+            "Use e.g. str(uuid4()) or a readable name like 'order-42'.")
+
+
+def _check_expected_version(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WrongExpectedVersionError(
+            f"expected_version must be an int ≥ 0 (0 = create the stream), got {value!r} "
+            f"({type(value).__name__}). Pass the version you loaded: aggregate.version.")
+
+
+def _mentions_events(text: str) -> bool:
+    return "entity_type" in text or "events" in text
+
+
+def _find_processed_clash(text: str, processed: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    for consumer, message in processed:
+        if message in text:
+            return consumer, message
+    return processed[0] if processed else ("?", "?")
+
+
+def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    (position, event_id, entity_type, entity_id, entity_version, event_type, schema_version,
+     event_data, metadata, created_at, published, triggering_event) = row
+    return StoredEvent(
+        position=position, event_id=event_id, entity_type=entity_type, entity_id=entity_id,
+        entity_version=entity_version, event_type=event_type, schema_version=schema_version,
+        event=events_module.deserialize(event_type, schema_version, event_data),
+        metadata=EventMetadata.from_dict(json.loads(metadata) if metadata else None),
+        created_at=created_at, published=published, triggering_event=triggering_event)
