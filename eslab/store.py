@@ -361,6 +361,7 @@ class EventStore:
 
     def _check_heads(self, appends: Sequence[PendingAppend]) -> None:
         """Refuse expected versions above a stream's head (they would leave a gap)."""
+        appends = _first_per_stream(appends)
         unsure = [a for a in appends if a.expected_version > 0
                   and self._heads.get((a.entity_type, a.entity_id), -1) < a.expected_version]
         if not unsure:
@@ -401,6 +402,7 @@ class EventStore:
             return DuplicateMessageError(
                 f"Consumer {consumer!r} already processed message {message!r}: this is a "
                 "redelivery, so nothing was written (that is what makes it idempotent).")
+        appends = _first_per_stream(appends)
         heads = self.heads([(a.entity_type, a.entity_id) for a in appends])
         for a in appends:
             actual = heads.get((a.entity_type, a.entity_id), 0)
@@ -691,6 +693,14 @@ def _check_expected_version(value: object) -> None:
         raise WrongExpectedVersionError(
             f"expected_version must be an int ≥ 0 (0 = create the stream), got {value!r} "
             f"({type(value).__name__}). Pass the version you loaded: aggregate.version.")
+
+
+def _first_per_stream(appends: Sequence[PendingAppend]) -> list[PendingAppend]:
+    """A unit of work may append to one stream twice; the first append holds the lock."""
+    seen: dict[tuple[str, str], PendingAppend] = {}
+    for a in appends:
+        seen.setdefault((a.entity_type, a.entity_id), a)
+    return list(seen.values())
 
 
 def _mentions_events(text: str) -> bool:

@@ -1,0 +1,73 @@
+"""CRUD vs events (seed §1.1–1.2): the same account kept both ways, side by side.
+
+Each button press changes the balance in a CRUD row (overwritten in place) and appends
+an event to the event store. The CRUD table always has one row; the event log keeps
+every change, so "what was the balance after change k?" has an answer only on one side.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from eslab.aggregate import AggregateRepository
+from eslab.crud import CrudAccounts
+from eslab.domain.bank import BankAccount, Deposit, OpenAccount, Withdraw
+from eslab.store import EventStore
+from eslab.widgets.base import Lab, control, html_table
+
+
+class CrudVsEventsLab(Lab):
+    """Deposit / withdraw buttons driving a CRUD row and an event-sourced account."""
+
+    name = "crudlab"
+
+    def __init__(self, store: EventStore | None = None, account_id: str = "acc-1",
+                 owner: str = "Alice", opening_balance: int = 100) -> None:
+        super().__init__()
+        self.store = store or EventStore()
+        self.repo = AggregateRepository(self.store, BankAccount)
+        self.crud = CrudAccounts()
+        self.account_id = account_id
+        self.crud.open(account_id, owner, opening_balance)
+        self.repo.save(OpenAccount(owner, opening_balance), entity_id=account_id)
+        self.amount = control(w.IntSlider(value=10, min=1, max=100, description="amount"),
+                              self.name, "amount")
+        self.deposit = control(w.Button(description="Deposit"), self.name, "deposit")
+        self.withdraw = control(w.Button(description="Withdraw"), self.name, "withdraw")
+        self.summary = control(w.Label(), self.name, "summary")
+        self.crud_view = control(w.HTML(), self.name, "crud")
+        self.events_view = control(w.HTML(), self.name, "events")
+        self.deposit.on_click(self.callback(lambda _: self.apply("deposit")))
+        self.withdraw.on_click(self.callback(lambda _: self.apply("withdraw")))
+        self._finish(w.HBox([self.amount, self.deposit, self.withdraw]), self.summary,
+                     w.HBox([self.crud_view, self.events_view]))
+        self.refresh()
+
+    def apply(self, action: str) -> None:
+        """Do the same change both ways (a refused withdrawal changes neither)."""
+        amount = self.amount.value
+        command = Deposit(amount) if action == "deposit" else Withdraw(amount)
+        account = self.repo.update(self.account_id, command)
+        self.crud.save_blind(self.account_id, account.balance)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw both tables and the summary line."""
+        row = self.crud.read(self.account_id)
+        history = self.store.load("BankAccount", self.account_id)
+        self.summary.value = (f"CRUD: 1 row, balance {row.balance} · "
+                              f"Events: {len(history)} rows, balance "
+                              f"{self.repo.find(self.account_id).balance}")
+        self.crud_view.value = "<b>CRUD table: accounts</b>" + html_table(
+            ["id", "owner", "balance", "version"],
+            [(row.id, row.owner, row.balance, row.version)], css_class="eslab-crud-table")
+        self.events_view.value = "<b>Event store: events</b>" + html_table(
+            ["version", "event_type", "event_data"],
+            [(e.entity_version, e.event_type, _data(e)) for e in history],
+            highlight=len(history) - 1, css_class="eslab-events-table")
+
+
+def _data(stored: object) -> str:
+    from eslab.serialization import to_json
+
+    return to_json(stored.event)  # type: ignore[attr-defined]
