@@ -1,0 +1,142 @@
+"""Self-checks for notebook 06 (idempotent consumers, 멱등한 메시지 처리)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eslab.checks import CheckResult, hint, passed
+
+OPENING = 30
+"""Every check opens ``acc-1`` with this balance."""
+
+
+def _deposits_with_redeliveries() -> list[Any]:
+    from eslab.consumers import payment_message
+
+    m1 = payment_message("m-1", "acc-1", "deposit", 10)
+    m2 = payment_message("m-2", "acc-1", "deposit", 25)
+    m3 = payment_message("m-3", "acc-1", "withdraw", 500)  # refused
+    # m-1 crashes after its commit (no ack), m-2 is duplicated later, m-3 comes twice.
+    return [m1, m1, m2, m3, m2, m3]
+
+
+def _new_repo() -> Any:
+    from eslab.aggregate import AggregateRepository
+    from eslab.domain.bank import BankAccount, OpenAccount
+    from eslab.store import EventStore
+
+    repo = AggregateRepository(EventStore(), BankAccount)
+    repo.save(OpenAccount("ann", OPENING), entity_id="acc-1")
+    return repo
+
+
+def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
+    """``handle(repo, message)``: an RDBMS-style idempotent handler for payment messages."""
+    from eslab.errors import DuplicateMessageError
+
+    if not callable(handle):
+        return hint("Define a function `handle(repo, message)` that applies one payment.")
+    repo = _new_repo()
+    deliveries = _deposits_with_redeliveries()
+    try:
+        for message in deliveries:
+            try:
+                handle(repo, message)
+            except DuplicateMessageError:
+                pass  # a handler may also let the broker see the skip
+    except Exception as exc:  # the learner's code: report it, never raise
+        return hint(
+            f"Your handler raised {type(exc).__name__}: {exc}. A refused command is an "
+            "answer too: the message was handled, so its id still counts as processed."
+        )
+    balance = repo.find("acc-1").balance
+    rows = repo.store.sql("SELECT message_id FROM processed_messages")
+    if balance > OPENING + 35:
+        return hint(
+            "A redelivered message changed the balance again. Remember each message id "
+            "in processed_messages, in the same unit of work as the events, and treat "
+            "a clash (DuplicateMessageError) as 'already done'."
+        )
+    if balance < OPENING + 35:
+        return hint(
+            "A deposit is missing: the first delivery of every message must still take effect."
+        )
+    if set(rows.message_id) != {"m-1", "m-2", "m-3"}:
+        return hint(
+            "processed_messages should hold every message id you handled — including "
+            "the one whose command was refused (use uow.record_processed)."
+        )
+    return passed(
+        "Redeliveries are skipped by the processed_messages key: each message took effect once."
+    )
+
+
+def exercise_2(answer: Any, report: Any) -> CheckResult:
+    """The ids of messages the naive consumer applied more than once (found with SQL)."""
+    from eslab.consumers import events_per_message
+
+    if answer is None:
+        return hint(
+            "Query report.store: group the events by triggering_event and keep the "
+            "groups with more than one row."
+        )
+    try:
+        given = {str(a) for a in answer}
+    except TypeError:
+        return hint("Give a collection of message ids (e.g. a set or list of str).")
+    stored = report.store.read_all(entity_type="BankAccount")
+    truth = {m for m, n in events_per_message(stored).items() if n > 1}
+    if given == truth:
+        return passed(f"{len(truth)} messages took effect more than once: the drift you saw.")
+    if given > truth:
+        return hint(
+            "Some of these messages took effect only once. Count the events per "
+            "triggering_event, not the deliveries."
+        )
+    return hint(
+        "Some double-applied messages are missing. Every event the consumer wrote "
+        "carries its message id in triggering_event."
+    )
+
+
+def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
+    """A delivery order that fools the NoSQL consumer without the pseudo event."""
+    from eslab.consumers import NoSqlIdempotentConsumer, account_route
+    from eslab.messaging import Message
+    from eslab.widgets.redelivery_lab import exactly_once_balances
+
+    if not isinstance(deliveries, Sequence) or not deliveries:
+        return hint(
+            "Give a list of messages in the order the broker delivers them "
+            "(repeat a message to redeliver it)."
+        )
+    if not all(isinstance(m, Message) for m in deliveries):
+        return hint("Every item must be a Message: build them with payment_message(...).")
+    results = {}
+    try:
+        for always_publish in (False, True):
+            consumer = NoSqlIdempotentConsumer(
+                _new_repo(), account_route, always_publish=always_publish
+            )
+            for message in deliveries:
+                consumer.handle(message)
+            results[always_publish] = consumer.updates.find("acc-1").balance
+    except Exception as exc:
+        return hint(
+            f"Delivering your messages raised {type(exc).__name__}: {exc}. Use "
+            "payment messages for 'acc-1' only."
+        )
+    expected = exactly_once_balances(deliveries, {"acc-1": OPENING})["acc-1"]
+    if results[False] == expected:
+        return hint(
+            "Without the pseudo event this order still ends right. Which messages "
+            "leave no event behind? What if one of them comes again after the "
+            "account changed?"
+        )
+    if results[True] != expected:
+        return hint("Use only payment messages for acc-1, each with one id.")
+    return passed(
+        f"Without the pseudo event acc-1 ends at {results[False]} instead of "
+        f"{expected}: that is why the book says 'always publish an event'."
+    )
