@@ -1,0 +1,70 @@
+"""Instructor tools: python -m eslab where/reset/check/glossary/student-copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from eslab import glossary, workshop
+from eslab.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ESLAB_STORES", str(tmp_path / "stores"))
+    return tmp_path / "stores"
+
+
+def test_where_and_reset(stores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with workshop.open_store("class-a") as store:
+        store.append("T", "x", [_event()], 0)
+    assert main(["where"]) == 0
+    out = capsys.readouterr().out
+    assert str(stores) in out and "class-a.duckdb" in out
+    assert main(["reset", "class-a"]) == 0
+    assert "deleted" in capsys.readouterr().out
+    assert workshop.list_stores() == []
+    assert main(["reset"]) == 0 and "nothing to delete" in capsys.readouterr().out
+
+
+def test_store_names_cannot_escape_the_folder(stores: Path) -> None:
+    with pytest.raises(ValueError, match="letters"):
+        workshop.store_path("../../etc/passwd")
+
+
+def test_glossary_file_is_in_step_and_points_at_real_notebooks() -> None:
+    assert (ROOT / "notebooks" / "GLOSSARY.md").read_text(encoding="utf-8") == \
+        glossary.markdown(), "regenerate: python -m eslab glossary > notebooks/GLOSSARY.md"
+    numbers = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    missing = sorted({t.notebook for t in glossary.TERMS} - numbers)
+    assert not missing, f"the glossary points at notebooks that do not exist: {missing}"
+    for needed in ("애그리거트", "재연", "낙관적 잠금", "멱등", "업캐스팅", "사가", "스냅샷"):
+        assert any(t.korean == needed for t in glossary.TERMS), needed
+
+
+def test_check_reports_the_self_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nb = new_notebook(cells=[new_code_cell("print('✓ fine')"), new_code_cell("print('✗ Not yet')")])
+    path = tmp_path / "07_probe.ipynb"
+    nbformat.write(nb, path)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "✓ fine" in out and "✗ Not yet" in out
+    nb.cells = nb.cells[:1]
+    nbformat.write(nb, path)
+    assert main(["check", str(path)]) == 0
+
+
+def test_check_names_a_missing_notebook() -> None:
+    with pytest.raises(SystemExit, match="No notebook"):
+        main(["check", "99"])
+
+
+def _event():  # type: ignore[no-untyped-def]
+    from eslab.domain.bank import AccountOpened
+
+    return AccountOpened("x", 1)
