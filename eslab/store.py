@@ -441,9 +441,10 @@ class EventStore:
         cur.register("_eslab_bulk", table)
         try:
             with self._write_lock:
+                params = {"now": self.clock()} if "$now" in select else {}
                 result = self._run(
                     f"INSERT INTO events ({names}) SELECT {select} FROM _eslab_bulk",
-                    {"now": self.clock()}, cur=cur).fetchall()
+                    params, cur=cur).fetchall()
         except duckdb.ConversionException as exc:
             raise SerializationError(f"bulk_insert(): event_data must be JSON text: {exc}") from exc
         except duckdb.ConstraintException as exc:
