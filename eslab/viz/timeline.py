@@ -85,7 +85,7 @@ def timeline(
         ax.scatter(xs[chosen], ys[chosen], s=size, color=colour, label=event_type, zorder=3)
     if len(frame) <= LABEL_LIMIT:
         for xv, yv, v in zip(xs, ys, frame["entity_version"], strict=True):
-            ax.annotate(f"v{v}", (xv, yv), textcoords="offset points", xytext=(0, 8),
+            ax.annotate(f"v{v}", (xv, yv), textcoords="offset points", xytext=(0, 11),
                         ha="center", fontsize=7, color="#333333")
     for yv in range(len(lanes)):
         ax.axhline(yv, color="#dddddd", lw=0.8, zorder=1)
