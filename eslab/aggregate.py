@@ -74,6 +74,8 @@ class Aggregate:
         for event in events:
             handler = table.get(type(event))
             if handler is None:
+                if type(event).pseudo:
+                    continue
                 aggregate.apply(event)  # raises the helpful error
             else:
                 handler(aggregate, event)

@@ -31,6 +31,9 @@ class Event:
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    pseudo: ClassVar[bool] = False
+    """True for bookkeeping events (e.g. a consumer's MessageIgnored) that change no state:
+    replay skips them, so aggregates need no ``apply_*`` for them."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -165,3 +165,14 @@ def test_snapshot_load_equals_replay_and_reads_fewer_events(store: EventStore) -
     assert snapping.find("o1") == plain.find("o1")
     assert snapping.last_events_read == 1
     assert isinstance(snapping.find("o1").line_items[0].price, Money)
+
+
+def test_replay_skips_pseudo_events_without_an_apply_method() -> None:
+    @dataclass(frozen=True)
+    class Noted(eslab.Event):
+        pseudo = True
+        note: str
+
+    events = [*BankAccount().process(OpenAccount("ann", 10)), Noted("handled"),
+              MoneyDeposited(5)]
+    assert BankAccount.replay(events).balance == 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,6 +10,22 @@ from eslab.checks import CheckResult, hint, passed
 
 OPENING = 30
 """Every check opens ``acc-1`` with this balance."""
+
+
+def _never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+    """Turn a surprise inside a check into a hint (a check must never raise)."""
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> CheckResult:
+        try:
+            return check(*args, **kwargs)
+        except Exception as exc:
+            return hint(
+                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the "
+                "cells above again from the top, then retry."
+            )
+
+    return run
 
 
 def _deposits_with_redeliveries() -> list[Any]:
@@ -31,24 +48,24 @@ def _new_repo() -> Any:
     return repo
 
 
+@_never_raise
 def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
     """``handle(repo, message)``: an RDBMS-style idempotent handler for payment messages."""
-    from eslab.errors import DuplicateMessageError
+    from eslab.errors import CommandRejectedError, DuplicateMessageError
 
     if not callable(handle):
         return hint("Define a function `handle(repo, message)` that applies one payment.")
     repo = _new_repo()
-    deliveries = _deposits_with_redeliveries()
     try:
-        for message in deliveries:
+        for message in _deposits_with_redeliveries():
             try:
                 handle(repo, message)
-            except DuplicateMessageError:
-                pass  # a handler may also let the broker see the skip
+            except (DuplicateMessageError, CommandRejectedError):
+                pass  # a skip or a refusal may also reach the broker as an error
     except Exception as exc:  # the learner's code: report it, never raise
         return hint(
-            f"Your handler raised {type(exc).__name__}: {exc}. A refused command is an "
-            "answer too: the message was handled, so its id still counts as processed."
+            f"Your handler raised {type(exc).__name__}: {exc}. Route the message with "
+            "account_route(message) and update the account it names."
         )
     balance = repo.find("acc-1").balance
     rows = repo.store.sql("SELECT message_id FROM processed_messages")
@@ -72,6 +89,7 @@ def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
     )
 
 
+@_never_raise
 def exercise_2(answer: Any, report: Any) -> CheckResult:
     """The ids of messages the naive consumer applied more than once (found with SQL)."""
     from eslab.consumers import events_per_message
@@ -100,13 +118,14 @@ def exercise_2(answer: Any, report: Any) -> CheckResult:
     )
 
 
+@_never_raise
 def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
     """A delivery order that fools the NoSQL consumer without the pseudo event."""
     from eslab.consumers import NoSqlIdempotentConsumer, account_route
     from eslab.messaging import Message
     from eslab.widgets.redelivery_lab import exactly_once_balances
 
-    if not isinstance(deliveries, Sequence) or not deliveries:
+    if not isinstance(deliveries, Sequence) or isinstance(deliveries, str) or not deliveries:
         return hint(
             "Give a list of messages in the order the broker delivers them "
             "(repeat a message to redeliver it)."

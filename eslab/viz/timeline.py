@@ -9,6 +9,7 @@ Readable with 10 events (labels on the dots) and with 10,000 (small dots, busies
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,13 @@ def timeline(
         ax.legend(handles[:20], labels[:20], loc="upper left", bbox_to_anchor=(1.01, 1),
                   fontsize=8, frameon=False, markerscale=max(1.0, 40 / size) ** 0.5)
     return fig
+
+
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes (what notebooks and widgets display)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def _lanes(frame: pd.DataFrame, max_lanes: int) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
-from IPython.display import HTML, display
+from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
 from eslab.errors import EslabError
@@ -64,9 +64,11 @@ def control(widget: w.Widget, lab: str, part: str) -> w.Widget:
 
 def show_figure(out: w.Output, fig: Figure) -> None:
     """Replace what ``out`` shows with ``fig`` (as a PNG)."""
+    from eslab.viz.timeline import figure_png
+
     with out:
         out.clear_output(wait=True)
-        display(fig)
+        display(Image(data=figure_png(fig), format="png"))
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
