@@ -10,8 +10,8 @@ from __future__ import annotations
 import ipywidgets as w
 
 from eslab.aggregate import AggregateRepository
-from eslab.crud import CrudAccounts
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount, Withdraw
+from eslab.optimistic_locking import VersionedTable
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table
 
@@ -26,9 +26,9 @@ class CrudVsEventsLab(Lab):
         super().__init__()
         self.store = store or EventStore()
         self.repo = AggregateRepository(self.store, BankAccount)
-        self.crud = CrudAccounts()
-        self.account_id = account_id
-        self.crud.open(account_id, owner, opening_balance)
+        self.crud = VersionedTable(self.store, "accounts")
+        self.account_id, self.owner = account_id, owner
+        self.crud.insert(account_id, {"owner": owner, "balance": opening_balance})
         self.repo.save(OpenAccount(owner, opening_balance), entity_id=account_id)
         self.amount = control(w.IntSlider(value=10, min=1, max=100, description="amount"),
                               self.name, "amount")
@@ -48,19 +48,20 @@ class CrudVsEventsLab(Lab):
         amount = self.amount.value
         command = Deposit(amount) if action == "deposit" else Withdraw(amount)
         account = self.repo.update(self.account_id, command)
-        self.crud.save_blind(self.account_id, account.balance)
+        self.crud.write(self.account_id, {"owner": self.owner, "balance": account.balance})
         self.refresh()
 
     def refresh(self) -> None:
         """Redraw both tables and the summary line."""
         row = self.crud.read(self.account_id)
         history = self.store.load("BankAccount", self.account_id)
-        self.summary.value = (f"CRUD: 1 row, balance {row.balance} · "
+        self.summary.value = (f"CRUD: 1 row, balance {row.data['balance']} · "
                               f"Events: {len(history)} rows, balance "
                               f"{self.repo.find(self.account_id).balance}")
         self.crud_view.value = "<b>CRUD table: accounts</b>" + html_table(
             ["id", "owner", "balance", "version"],
-            [(row.id, row.owner, row.balance, row.version)], css_class="eslab-crud-table")
+            [(row.id, row.data["owner"], row.data["balance"], row.version)],
+            css_class="eslab-crud-table")
         self.events_view.value = "<b>Event store: events</b>" + html_table(
             ["version", "event_type", "event_data"],
             [(e.entity_version, e.event_type, _data(e)) for e in history],

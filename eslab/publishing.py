@@ -1,0 +1,629 @@
+"""Publishing events from the event store to a message broker (book §6.1.4).
+
+An event store is also the outbox: an event is stored once, and a *relay* sends it to
+the broker. The book shows two relays, both here:
+
+* :class:`PollingPublisher` — the seed's three steps, shown one at a time::
+
+      SELECT * FROM events WHERE published = false ORDER BY position   -- 1. find
+      -- 2. publish each event to the broker (topic per aggregate type)
+      UPDATE events SET published = true WHERE position IN (...)        -- 3. mark
+
+  A crash between 2 and 3 (:meth:`PollingPublisher.crash_next_poll`) publishes the
+  same events again after the restart: **at least once**, a duplicate, never a loss.
+
+* :class:`TransactionLogTailer` — follows the committed log by global position and
+  stores where it got to (``store.save_checkpoint``), so a restart resumes without
+  loss. It is *gap-aware*: a position it has not seen yet, below one it has seen, may
+  belong to a transaction that has not committed; it keeps looking for it (until
+  ``gap_timeout`` says that insert must have failed).
+
+And the trap the seed points at (폴링: "후행 트랜잭션이 커밋된다"): positions are handed
+out at INSERT, not at COMMIT. :class:`CommitOrderRace` runs two real DuckDB
+transactions on two cursors of one database so that the lower position commits *after*
+the higher one; :class:`NaiveTailer` ("position > last seen") then skips an event
+forever. The fixes: the ``published`` flag (the poller), a gap-aware tailer, or
+serialising appends so position order equals commit order — which ``EventStore``
+does for its own writes (``serialised=True`` shows that order).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from eslab import events as events_module
+from eslab.clock import FixedClock, SeededIds
+from eslab.domain.order import Address, LineItem, Money, OrderCreated
+from eslab.errors import BadInputError
+from eslab.events import Event, StoredEvent
+from eslab.messaging import Message, MessageBroker
+from eslab.store import EventStore
+
+SELECT_UNPUBLISHED = "SELECT * FROM events WHERE published = false ORDER BY position LIMIT $n"
+MARK_PUBLISHED = "UPDATE events SET published = true WHERE position IN ($positions)"
+READ_AFTER = "SELECT * FROM events WHERE position > $checkpoint ORDER BY position"
+"""The SQL each relay runs, as shown to learners (the store runs the parameterised form)."""
+
+
+@dataclass(frozen=True)
+class RelayAction:
+    """One thing a relay (or a transaction in the race) did, for step-by-step display."""
+
+    actor: str
+    action: str
+    detail: str
+    sql: str | None = None
+    positions: tuple[int, ...] = ()
+
+
+class Relay:
+    """What both relays share: a store to read, a broker to publish to, a log of actions.
+
+    A subclass may override ``_publish(stored) -> RelayAction`` to shape the message it
+    sends (``eslab.sagas.SagaMessageRelay`` does); it must append the message to
+    ``self.published`` and return ``self._act("PUBLISH", ...)``.
+    """
+
+    def __init__(self, store: EventStore, broker: MessageBroker, name: str) -> None:
+        if not isinstance(store, EventStore):
+            raise BadInputError(f"store must be an eslab.EventStore, got {store!r:.60}.")
+        if not isinstance(broker, MessageBroker):
+            raise BadInputError(f"broker must be an eslab MessageBroker, got {broker!r:.60}.")
+        self.store, self.broker, self.name = store, broker, name
+        self.published: list[Message] = []
+        """Every message this relay sent, in order (a repeat means a duplicate)."""
+        self.actions: list[RelayAction] = []
+        self._crash_next = False
+
+    def crash_next_poll(self) -> None:
+        """Make the next poll crash after publishing, before recording it (then restart)."""
+        self._crash_next = True
+
+    def published_positions(self) -> list[int]:
+        """Global positions of the events sent, in order, repeats included."""
+        return [int(m.headers["position"]) for m in self.published if "position" in m.headers]
+
+    def duplicates(self) -> list[int]:
+        """Positions this relay sent more than once."""
+        counts = Counter(self.published_positions())
+        return sorted(p for p, n in counts.items() if n > 1)
+
+    def poll(self) -> Any:
+        """One round of reading the store and publishing (subclasses define it)."""
+        raise NotImplementedError
+
+    def missed(self) -> list[int]:
+        """Committed positions this relay has not sent (yet)."""
+        sent = set(self.published_positions())
+        return [e.position for e in self.store.read_all() if e.position not in sent]
+
+    def _act(
+        self, action: str, detail: str, sql: str | None = None, positions: Sequence[int] = ()
+    ) -> RelayAction:
+        entry = RelayAction(self.name, action, detail, sql, tuple(positions))
+        self.actions.append(entry)
+        return entry
+
+    def _publish(self, event: StoredEvent) -> RelayAction:
+        message = self.broker.publish_event(event)
+        self.published.append(message)
+        return self._act(
+            "PUBLISH",
+            f"sent position {event.position} ({event.event_type} of "
+            f"{event.entity_type} {event.entity_id}) to topic {message.topic!r}",
+            positions=[event.position],
+        )
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll did: positions found, sent, marked, and whether it crashed."""
+
+    selected: tuple[int, ...]
+    published: tuple[int, ...]
+    marked: int
+    crashed: bool
+
+
+class PollingPublisher(Relay):
+    """The polling relay: find unpublished events, publish them, mark them published.
+
+    ``step()`` does one action (SELECT, one PUBLISH, UPDATE or CRASH); ``poll()`` does a
+    whole round; ``run()`` polls until nothing is left. ``crash_rate`` (seeded) or
+    :meth:`crash_next_poll` makes a poll die between publishing and marking.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        broker: MessageBroker,
+        *,
+        batch_size: int = 100,
+        crash_rate: float = 0.0,
+        seed: int = 0,
+        name: str = "polling publisher",
+    ) -> None:
+        super().__init__(store, broker, name)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise BadInputError(f"batch_size must be an int ≥ 1, got {batch_size!r}.")
+        if not 0 <= crash_rate < 1:
+            raise BadInputError(f"crash_rate must be in [0, 1), got {crash_rate!r}.")
+        self.batch_size, self.crash_rate = batch_size, crash_rate
+        self.crashes = 0
+        self._random = random.Random(seed)
+        self._batch: list[StoredEvent] | None = None
+        self._sent = 0
+        self._last: PollResult | None = None
+
+    def step(self) -> RelayAction:
+        """Do the next single action: SELECT, one PUBLISH, then UPDATE (or CRASH)."""
+        if self._batch is None:
+            return self._select()
+        if self._sent < len(self._batch):
+            self._sent += 1
+            return self._publish(self._batch[self._sent - 1])
+        selected = tuple(e.position for e in self._batch)
+        self._batch = None
+        if self._crash_next or (self.crash_rate and self._random.random() < self.crash_rate):
+            self._crash_next = False
+            self.crashes += 1
+            self._last = PollResult(selected, selected, 0, True)
+            return self._act(
+                "CRASH",
+                "crashed after publishing, before marking: after the "
+                "restart these events are still unpublished and go out again",
+                positions=selected,
+            )
+        marked = self.store.mark_published(list(selected))
+        self._last = PollResult(selected, selected, marked, False)
+        return self._act("UPDATE", f"marked {marked} row(s) published", MARK_PUBLISHED, selected)
+
+    def _select(self) -> RelayAction:
+        batch = self.store.unpublished(self.batch_size)
+        selected = tuple(e.position for e in batch)
+        self._batch, self._sent = (batch or None), 0
+        self._last = PollResult(selected, (), 0, False)
+        return self._act(
+            "SELECT", f"found {len(batch)} unpublished event(s)", SELECT_UNPUBLISHED, selected
+        )
+
+    @property
+    def mid_poll(self) -> bool:
+        """True between a poll's SELECT and its UPDATE (or CRASH)."""
+        return self._batch is not None
+
+    def poll(self) -> PollResult:
+        """Finish the current poll (or do a whole new one); return what it did."""
+        if not self.mid_poll:
+            self.step()
+        while self.mid_poll:
+            self.step()
+        assert self._last is not None
+        return self._last
+
+    def run(self, max_polls: int = 1000) -> list[PollResult]:
+        """Poll until a poll finds nothing to publish; return every poll's result."""
+        results = []
+        for _ in range(max_polls):
+            result = self.poll()
+            results.append(result)
+            if not result.selected:
+                return results
+        raise RuntimeError(f"{self.name} still found unpublished events after {max_polls} polls.")
+
+
+class TransactionLogTailer(Relay):
+    """Follows committed events by global position, with a stored checkpoint.
+
+    Like change-data capture reading the database's log: it publishes every committed
+    event in log order and remembers how far it got under ``name`` in the store's
+    ``checkpoints`` table. A new tailer with the same name resumes there.
+
+    Gap-aware: positions come from a sequence at INSERT time, so a missing position
+    below the highest seen is either a transaction still running or an insert that
+    failed. The tailer keeps such *gaps* and publishes the event if it shows up; after
+    ``gap_timeout`` seconds (``clock``) it gives up on a gap. The checkpoint it stores is
+    the low-water mark (everything at or below it is done), so a restart may resend a
+    few events but never loses one.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        broker: MessageBroker,
+        name: str = "log-tailer",
+        *,
+        batch_size: int = 1000,
+        gap_timeout: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(store, broker, name)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise BadInputError(f"batch_size must be an int ≥ 1, got {batch_size!r}.")
+        self.batch_size, self.gap_timeout, self.clock = batch_size, gap_timeout, clock
+        self.checkpoint = store.checkpoint(name)
+        """The stored position: everything at or below it has been published."""
+        self.high = self.checkpoint
+        """The highest position published so far."""
+        self.gaps: dict[int, float] = {}
+        """Missing positions below ``high`` → when they were first noticed."""
+
+    def poll(self) -> list[Message]:
+        """Publish every newly visible committed event; save the checkpoint; return them."""
+        start = min(self.gaps, default=self.high + 1) - 1
+        limit = self.batch_size + self.high - start  # rows already sent do not crowd out new ones
+        rows = self.store.read_all(after_position=start, limit=limit)
+        fresh = [e for e in rows if e.position > self.high or e.position in self.gaps]
+        self._act(
+            "READ",
+            f"read {len(fresh)} new event(s) after position {start}",
+            READ_AFTER,
+            [e.position for e in fresh],
+        )
+        sent = []
+        for event in fresh:
+            self._publish(event)
+            sent.append(self.published[-1])
+            self.gaps.pop(event.position, None)
+        self._note_gaps([e.position for e in rows])
+        if self._crash_next:
+            self._crash_next = False
+            self._act("CRASH", "crashed after publishing, before saving the checkpoint")
+            return sent
+        low = min(self.gaps, default=self.high + 1) - 1
+        if low != self.checkpoint:
+            self.store.save_checkpoint(self.name, low)
+            self.checkpoint = low
+        self._act(
+            "CHECKPOINT",
+            f"checkpoint {self.name!r} = {low}"
+            + (f"; waiting for gap(s) {sorted(self.gaps)}" if self.gaps else ""),
+            positions=[low],
+        )
+        return sent
+
+    def _note_gaps(self, seen: Sequence[int]) -> None:
+        now = self.clock()
+        top = max(seen, default=self.high)
+        present = set(seen)
+        for p in range(self.high + 1, top):
+            if p not in present:
+                self.gaps.setdefault(p, now)
+        self.high = max(self.high, top)
+        for p, since in list(self.gaps.items()):
+            if now - since > self.gap_timeout:
+                del self.gaps[p]
+                self._act("GAP TIMEOUT", f"gave up waiting for position {p}", positions=[p])
+
+    def restart(self) -> TransactionLogTailer:
+        """A new tailer with the same name (what a process restart gives you)."""
+        return type(self)(
+            self.store,
+            self.broker,
+            self.name,
+            batch_size=self.batch_size,
+            gap_timeout=self.gap_timeout,
+            clock=self.clock,
+        )
+
+    def run(self) -> list[Message]:
+        """Poll until a poll finds nothing new; return everything sent."""
+        sent: list[Message] = []
+        while batch := self.poll():
+            sent.extend(batch)
+        return sent
+
+
+class NaiveTailer(TransactionLogTailer):
+    """WRONG on purpose: "position > last seen", and never looks back.
+
+    If a lower position commits after a higher one was read, this tailer has already
+    moved past it: the event is skipped forever. Use it only to see the race.
+    """
+
+    def __init__(
+        self, store: EventStore, broker: MessageBroker, name: str = "naive-tailer", **kwargs: Any
+    ) -> None:
+        super().__init__(store, broker, name, **kwargs)
+
+    def _note_gaps(self, seen: Sequence[int]) -> None:
+        self.high = max([self.high, *seen])
+
+
+# -- the race ------------------------------------------------------------------------
+
+_INSERT_ONE = """
+INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
+                    entity_version, schema_version, created_at)
+VALUES ($event_id, $event_type, $event_data, $entity_type, $entity_id, 1, $schema_version, $now)
+RETURNING position
+"""
+"""The position comes from ``DEFAULT nextval('events_position')`` at INSERT time."""
+
+
+@dataclass
+class Transaction:
+    """One raw DuckDB transaction on its own cursor (outside eslab's append lock)."""
+
+    name: str
+    entity_type: str
+    entity_id: str
+    event: Event
+    cursor: duckdb.DuckDBPyConnection
+    position: int | None = None
+    state: str = "not started"
+
+
+@dataclass
+class RaceResult:
+    """After the race: what each relay published and which committed positions it missed."""
+
+    committed: list[int]
+    first_position: int
+    second_position: int
+    published: dict[str, list[int]]
+    missed: dict[str, list[int]] = field(default_factory=dict)
+    received: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> list[int]:
+        """Positions the naive tailer skipped (empty when appends are serialised)."""
+        return self.missed.get("naive tailer", [])
+
+
+def sample_order(n: int) -> OrderCreated:
+    """A small OrderCreated event (order ``n``) for the race."""
+    item = LineItem(f"item-{n}", ["Margherita", "Pad Thai", "Ramen"][n % 3], n, Money(950))
+    return OrderCreated(
+        f"consumer-{n}",
+        "restaurant-1",
+        [item],
+        item.total,
+        Address(f"{n} Main St", "Oakland", "94611"),
+    )
+
+
+class CommitOrderRace:
+    """Two transactions on two cursors of one database; the lower position commits last.
+
+    Steps (``step()`` does one, ``run()`` all)::
+
+        T1 BEGIN; T1 INSERT (takes position p); T2 BEGIN; T2 INSERT (p+1); T2 COMMIT;
+        relays poll (see p+1 only); T1 COMMIT; relays poll
+
+    The relays are a :class:`NaiveTailer`, a gap-aware :class:`TransactionLogTailer`
+    and a :class:`PollingPublisher`, each with its own broker. With ``serialised=True``
+    the steps follow the order eslab's append lock forces: T2 waits until T1 commits.
+    """
+
+    RELAYS = ("naive tailer", "log tailer", "polling publisher")
+
+    def __init__(
+        self,
+        store: EventStore | None = None,
+        *,
+        serialised: bool = False,
+        events: tuple[Event, Event] | None = None,
+    ) -> None:
+        self.store = store or EventStore(clock=FixedClock(), id_factory=SeededIds(0))
+        self.serialised = serialised
+        first, second = events or (sample_order(1), sample_order(2))
+        base = self.store.cursor()
+        self.t1 = Transaction("T1", "Order", "order-1", first, base.cursor())
+        self.t2 = Transaction("T2", "Order", "order-2", second, base.cursor())
+        self.relays: dict[str, Relay] = {
+            "naive tailer": NaiveTailer(self.store, MessageBroker(), "naive tailer"),
+            "log tailer": TransactionLogTailer(self.store, MessageBroker(), "log tailer"),
+            "polling publisher": PollingPublisher(
+                self.store, MessageBroker(), name="polling publisher"
+            ),
+        }
+        self.received: dict[str, list[int]] = {name: [] for name in self.relays}
+        """Positions a consumer ("order-history") got through each relay's broker."""
+        for name, relay in self.relays.items():
+            relay.broker.subscribe("Order", "order-history", self._receiver(name))
+        self.actions: list[RelayAction] = []
+        self._script = self._serial_script() if serialised else self._race_script()
+        self.done = 0
+
+    @property
+    def steps(self) -> list[str]:
+        """What each step does, in order (for the lab's step list)."""
+        return [label for label, _ in self._script]
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self._script)
+
+    def step(self) -> list[RelayAction]:
+        """Do the next step; return the actions it caused."""
+        if self.finished:
+            raise BadInputError("The race is over: make a new CommitOrderRace to run it again.")
+        _, run = self._script[self.done]
+        before = len(self.actions)
+        run()
+        self.done += 1
+        return self.actions[before:]
+
+    def run(self) -> RaceResult:
+        """Do every remaining step and report what each relay published or missed."""
+        while not self.finished:
+            self.step()
+        return self.result()
+
+    def result(self) -> RaceResult:
+        """What the relays published so far and what they missed of what is committed."""
+        committed = [e.position for e in self.store.read_all()]
+        published = {n: r.published_positions() for n, r in self.relays.items()}
+        missed = {n: [p for p in committed if p not in set(published[n])] for n in published}
+        return RaceResult(
+            committed,
+            self.t1.position or 0,
+            self.t2.position or 0,
+            published,
+            missed,
+            {n: list(r) for n, r in self.received.items()},
+        )
+
+    def in_flight(self) -> dict[str, list[int]]:
+        """Positions inserted by transactions that have not committed (invisible to others)."""
+        return {
+            t.name: [t.position]
+            for t in (self.t1, self.t2)
+            if t.state == "inserted" and t.position is not None
+        }
+
+    def events_table(self) -> pd.DataFrame:
+        """Committed rows (what a reader sees) plus in-flight rows, with their status."""
+        frame = self.store.sql(
+            "SELECT position, entity_type, entity_id, event_type, published "
+            "FROM events ORDER BY position"
+        )
+        frame["status"] = "committed"
+        rows = [
+            {
+                "position": t.position,
+                "entity_type": t.entity_type,
+                "entity_id": t.entity_id,
+                "event_type": t.event.event_type,
+                "published": False,
+                "status": f"in flight ({t.name}, not visible)",
+            }
+            for t in (self.t1, self.t2)
+            if t.state == "inserted"
+        ]
+        if rows:
+            frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+        return frame.sort_values("position").reset_index(drop=True)
+
+    def close(self) -> None:
+        """Roll back anything still open and close the two cursors."""
+        for t in (self.t1, self.t2):
+            if t.state in ("begun", "inserted", "waiting"):
+                try:
+                    t.cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+            t.cursor.close()
+
+    # -- the scripts ---------------------------------------------------------------
+
+    def _race_script(self) -> list[tuple[str, Callable[[], None]]]:
+        t1, t2 = self.t1, self.t2
+        return [
+            ("T1: BEGIN", lambda: self._begin(t1)),
+            ("T1: INSERT order-1's event (takes the lower position)", lambda: self._insert(t1)),
+            ("T2: BEGIN", lambda: self._begin(t2)),
+            ("T2: INSERT order-2's event (takes the next position)", lambda: self._insert(t2)),
+            ("T2: COMMIT (the higher position is visible first)", lambda: self._commit(t2)),
+            ("relays poll", self._poll_all),
+            ("T1: COMMIT (the lower position becomes visible late)", lambda: self._commit(t1)),
+            ("relays poll again", self._poll_all),
+        ]
+
+    def _serial_script(self) -> list[tuple[str, Callable[[], None]]]:
+        t1, t2 = self.t1, self.t2
+        return [
+            ("T1: BEGIN (takes the append lock)", lambda: self._begin(t1)),
+            ("T1: INSERT order-1's event", lambda: self._insert(t1)),
+            ("T2: waits for the append lock", lambda: self._wait(t2)),
+            ("relays poll (nothing committed yet)", self._poll_all),
+            ("T1: COMMIT (releases the lock)", lambda: self._commit(t1)),
+            (
+                "T2: BEGIN + INSERT (takes the next position)",
+                lambda: (self._begin(t2), self._insert(t2)),
+            ),
+            ("T2: COMMIT", lambda: self._commit(t2)),
+            ("relays poll again", self._poll_all),
+        ]
+
+    def _note(self, t: Transaction, action: str, detail: str, sql: str | None = None) -> None:
+        positions = (t.position,) if t.position is not None else ()
+        self.actions.append(RelayAction(t.name, action, detail, sql, positions))
+
+    def _begin(self, t: Transaction) -> None:
+        t.cursor.execute("BEGIN TRANSACTION")
+        t.state = "begun"
+        self._note(t, "BEGIN", "transaction started", "BEGIN TRANSACTION")
+
+    def _wait(self, t: Transaction) -> None:
+        t.state = "waiting"
+        self._note(
+            t,
+            "WAIT",
+            "blocked: another append holds the lock, so T2 gets its position "
+            "only after T1 has committed",
+        )
+
+    def _insert(self, t: Transaction) -> None:
+        row = t.cursor.execute(
+            _INSERT_ONE,
+            {
+                "event_id": self.store.id_factory(),
+                "event_type": t.event.event_type,
+                "event_data": events_module.serialize(t.event),
+                "entity_type": t.entity_type,
+                "entity_id": t.entity_id,
+                "schema_version": t.event.schema_version,
+                "now": self.store.clock(),
+            },
+        ).fetchone()
+        t.position, t.state = int(row[0]), "inserted"
+        self._note(
+            t,
+            "INSERT",
+            f"inserted {t.entity_id}'s event at position {t.position} "
+            "(not committed: no one else sees it)",
+            " ".join(_INSERT_ONE.split()),
+        )
+
+    def _commit(self, t: Transaction) -> None:
+        t.cursor.execute("COMMIT")
+        t.state = "committed"
+        self._note(t, "COMMIT", f"committed: position {t.position} is now visible", "COMMIT")
+
+    def _poll_all(self) -> None:
+        for relay in self.relays.values():
+            before = len(relay.actions)
+            relay.poll()
+            relay.broker.deliver_all()
+            self.actions.extend(relay.actions[before:])
+
+    def _receiver(self, name: str) -> Callable[[Message], None]:
+        return lambda message: self.received[name].append(int(message.headers["position"]))
+
+
+def reproduce_commit_order_race(
+    store: EventStore | None = None, *, serialised: bool = False
+) -> RaceResult:
+    """Run :class:`CommitOrderRace` to the end and return what each relay missed."""
+    race = CommitOrderRace(store, serialised=serialised)
+    try:
+        return race.run()
+    finally:
+        race.close()
+
+
+def actions_frame(actions: Sequence[RelayAction]) -> pd.DataFrame:
+    """Actions as a table (actor, action, detail, positions, sql)."""
+    return pd.DataFrame(
+        [
+            {
+                "actor": a.actor,
+                "action": a.action,
+                "detail": a.detail,
+                "positions": ", ".join(map(str, a.positions)),
+                "sql": a.sql or "",
+            }
+            for a in actions
+        ],
+        columns=["actor", "action", "detail", "positions", "sql"],
+    )

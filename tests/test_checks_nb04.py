@@ -1,0 +1,77 @@
+"""Notebook 04's self-checks pass right answers and give hints for wrong ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eslab.checks import nb04_publishing_events as check
+
+
+def poll_once(store: Any, broker: Any) -> int:
+    batch = store.unpublished()
+    for event in batch:
+        broker.publish_event(event)
+    store.mark_published([e.position for e in batch])
+    return len(batch)
+
+
+def test_exercise_1_right() -> None:
+    assert check.exercise_1(poll_once)
+
+
+def test_exercise_1_mark_before_publish_loses_events() -> None:
+    def mark_first(store: Any, broker: Any) -> int:
+        batch = store.unpublished()
+        store.mark_published([e.position for e in batch])
+        for event in batch:
+            broker.publish_event(event)
+        return len(batch)
+
+    result = check.exercise_1(mark_first)
+    assert not result and "never a loss" in result.message
+
+
+def test_exercise_1_forgetting_to_mark_or_wrong_topic() -> None:
+    def no_mark(store: Any, broker: Any) -> int:
+        batch = store.unpublished()
+        for event in batch:
+            broker.publish_event(event)
+        return len(batch)
+
+    def one_topic(store: Any, broker: Any) -> int:
+        batch = store.unpublished()
+        for event in batch:
+            broker.publish("events", {"position": event.position})
+        store.mark_published([e.position for e in batch])
+        return len(batch)
+
+    assert "exactly once" in check.exercise_1(no_mark).message
+    assert "one topic per aggregate" in check.exercise_1(one_topic).message
+    assert not check.exercise_1(None)
+
+
+def safe_checkpoint(checkpoint: int, visible: list[int]) -> int:
+    seen = set(visible)
+    while checkpoint + 1 in seen:
+        checkpoint += 1
+    return checkpoint
+
+
+def test_exercise_2_right() -> None:
+    assert check.exercise_2(safe_checkpoint)
+
+
+def test_exercise_2_naive_max_gets_the_race_hint() -> None:
+    result = check.exercise_2(lambda cp, visible: max([cp, *visible]))
+    assert not result and "gap" in result.message
+
+
+def test_exercise_2_broken_answers() -> None:
+    assert not check.exercise_2(lambda cp, visible: cp)
+    assert "raised" in check.exercise_2(lambda cp, visible: visible[10]).message
+    assert not check.exercise_2("nope")
+
+
+def test_exercise_1_stub_publishes_nothing() -> None:
+    result = check.exercise_1(lambda store, broker: None)
+    assert not result and "Nothing reached the broker" in result.message
