@@ -89,7 +89,7 @@ class Aggregate:
             cache = {}
             cls._handlers = cache
         if kind not in cache:
-            cache[kind] = _collect(cls, kind)
+            cache[kind] = collect_handlers(cls, kind)
         return cache[kind]
 
     def _handler(self, kind: str, message_type: type) -> Callable[..., Any]:
@@ -105,7 +105,8 @@ class Aggregate:
         return handler
 
 
-def _collect(cls: type, kind: str) -> dict[type, Callable[..., Any]]:
+def collect_handlers(cls: type, kind: str) -> dict[type, Callable[..., Any]]:
+    """{message type: method} for the methods named ``<kind>_…`` (by their annotation)."""
     table: dict[type, Callable[..., Any]] = {}
     for klass in reversed(cls.__mro__):
         for name, func in vars(klass).items():

@@ -528,13 +528,24 @@ class EventStore:
         return self._run(sql + " ORDER BY entity_version", params).fetchall()
 
     def read_all(self, after_position: int = 0, limit: int | None = None,
-                 entity_type: str | None = None) -> list[StoredEvent]:
-        """Every event after ``after_position`` in global order (the ``$all`` log)."""
+                 entity_type: str | None = None, *, up_to_position: int | None = None,
+                 event_types: Sequence[str] | None = None) -> list[StoredEvent]:
+        """Every event after ``after_position`` in global order (the ``$all`` log).
+
+        Narrow it with ``entity_type``, ``event_types`` (a list of type names) and
+        ``up_to_position``; ``limit`` caps the number of events returned.
+        """
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
             sql += " AND entity_type = $type"
             params["type"] = entity_type
+        if up_to_position is not None:
+            sql += " AND position <= $upto"
+            params["upto"] = up_to_position
+        if event_types is not None:
+            sql += " AND event_type IN (SELECT unnest($types))"
+            params["types"] = list(event_types)
         sql += " ORDER BY position"
         if limit is not None:
             sql += " LIMIT $limit"

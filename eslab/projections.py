@@ -1,0 +1,857 @@
+"""Projections: read models (CQRS) kept up to date from the event log, with checkpoints.
+
+Querying the events table is hard (seed §9, 이벤트 저장소를 쿼리하기 어렵다): "orders of
+consumer X over 30 € placed yesterday" needs the *current* total and state of every order,
+which only a replay — or SQL that re-implements the replay — can tell. CQRS answers with a
+**projection**: a handler that reads the log in global position order and keeps its own
+table (the read model) up to date, so the query becomes a plain ``SELECT``.
+
+A :class:`Projection` says *what* to do: its ``on_<x>(event, stored)`` methods turn one
+event into :class:`Upsert` / :class:`Update` / :class:`Delete` changes of its tables.
+A :class:`Projector` does the *how*, in the same way for every projection:
+
+* **checkpoint** — the global position it has handled, in the store's ``checkpoints``
+  table, written in the **same transaction** as the read-model changes;
+* **catch-up** — a new projection starts at position 0 and reads the whole log;
+* **resume** — after a restart it goes on after its checkpoint: nothing skipped, nothing
+  applied twice;
+* **redelivery** — an event at or below the checkpoint is skipped (idempotent);
+* **rebuild** — when the projection's ``version`` (its code) changes, its tables are
+  dropped and built again from position 0.
+
+Table and column names always come from the projection's code (checked against a strict
+pattern); values are always SQL parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from eslab.aggregate import collect_handlers
+from eslab.domain.order import (
+    OrderAuthorized,
+    OrderCancelled,
+    OrderCreated,
+    OrderRejected,
+    OrderRevised,
+    OrderRevisionProposed,
+)
+from eslab.errors import BadInputError, EslabError
+from eslab.events import StoredEvent
+from eslab.store import EventStore, UnitOfWork
+
+VERSIONS_TABLE = "projection_versions"
+"""Which code version built each projection's tables (created by the first Projector)."""
+
+_VERSIONS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} (
+    name       VARCHAR   PRIMARY KEY,
+    version    INTEGER   NOT NULL,
+    tables     JSON      NOT NULL,
+    rebuilt_at TIMESTAMP NOT NULL
+)"""
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_STORE_TABLES = frozenset(
+    {
+        "events",
+        "entities",
+        "snapshots",
+        "processed_messages",
+        "checkpoints",
+        VERSIONS_TABLE,
+        "subject_keys",
+    }  # the last one holds eslab.shredding's keys
+)
+
+ProgressCallback = Callable[[int, int], None]
+"""``on_progress(done, total)``: events handled so far of the events to handle."""
+
+
+class ProjectionError(EslabError):
+    """A projection is defined wrongly or its handler failed (nothing of that batch kept)."""
+
+
+# -- what a handler returns ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Insert the row with ``key``, or update its ``values`` if it is already there."""
+
+    table: str
+    key: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Update:
+    """``UPDATE table SET values WHERE where`` (every row that matches)."""
+
+    table: str
+    where: dict[str, Any]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """``DELETE FROM table WHERE where``."""
+
+    table: str
+    where: dict[str, Any]
+
+
+Change = Upsert | Update | Delete
+
+_HANDLERS: dict[type, dict[type, Callable[..., Any]]] = {}
+
+
+# -- the projection: what to do with each event ------------------------------------------
+
+
+class Projection:
+    """A read model: its tables, its code ``version`` and one ``on_<x>`` method per event.
+
+    ``tables`` maps each table name to its column definitions (the inside of ``CREATE
+    TABLE name (...)``); every ``Upsert`` target needs a PRIMARY KEY on its key columns.
+    Handlers look like ``def on_created(self, event: OrderCreated, stored: StoredEvent)
+    -> list[Change]`` and are found by the event type in the annotation; events of other
+    types are skipped without being decoded. Bump ``version`` whenever the tables or the
+    handlers change: the next :class:`Projector` rebuilds the read model from zero.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    tables: ClassVar[dict[str, str]] = {}
+
+    def handlers(self) -> dict[type, Callable[..., Any]]:
+        """{event class: on_* method} of this projection (found once per class)."""
+        cls = type(self)
+        if cls not in _HANDLERS:
+            _HANDLERS[cls] = collect_handlers(cls, "on")
+        return _HANDLERS[cls]
+
+    def event_types(self) -> list[str]:
+        """The names of the event types this projection handles."""
+        return sorted(cls.event_type for cls in self.handlers())
+
+    def handle(self, stored: StoredEvent) -> list[Change]:
+        """The changes one stored event causes (none for event types without a handler)."""
+        handler = self.handlers().get(type(stored.event))
+        if handler is None:
+            return []
+        changes = handler(self, stored.event, stored)
+        if changes is None:
+            return []
+        return [changes] if isinstance(changes, Upsert | Update | Delete) else list(changes)
+
+
+# -- the projector: checkpoints, catch-up, redelivery, rebuild ---------------------------
+
+
+@dataclass
+class ProjectionRun:
+    """What one catch-up, delivery or rebuild did."""
+
+    from_position: int
+    to_position: int
+    events: int = 0
+    changes: int = 0
+    skipped: int = 0
+    batches: int = 0
+    rebuilt: bool = False
+
+    def __str__(self) -> str:
+        done = (
+            f"handled {self.events} events ({self.changes} changes) in {self.batches} "
+            f"transaction(s); checkpoint {self.from_position} → {self.to_position}"
+        )
+        skipped = f"; skipped {self.skipped} already-seen event(s)" if self.skipped else ""
+        return ("rebuilt from zero: " if self.rebuilt else "") + done + skipped
+
+
+class Projector:
+    """Keeps one projection's read model up to date from a store's event log.
+
+    Creating a projector creates the read model's tables if they are missing — and drops
+    and recreates them when the stored code version differs from ``projection.version``
+    (``self.rebuild_reason`` then says why). Then :meth:`catch_up` reads the log from the
+    checkpoint on, ``batch_size`` events per transaction.
+    """
+
+    def __init__(
+        self, store: EventStore, projection: Projection, *, batch_size: int = 1000
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise BadInputError(f"batch_size must be an int ≥ 1, got {batch_size!r}.")
+        self.store = store
+        self.projection = projection
+        self.batch_size = batch_size
+        _check_projection(projection)
+        self._event_types = projection.event_types()
+        self.rebuild_reason: str | None = None
+        self._prepare()
+
+    @property
+    def checkpoint_name(self) -> str:
+        """This projection's row in the ``checkpoints`` table."""
+        return f"projection:{self.projection.name}"
+
+    @property
+    def position(self) -> int:
+        """The checkpoint: every event up to this global position has been handled."""
+        return self.store.checkpoint(self.checkpoint_name)
+
+    def behind(self) -> int:
+        """How many events of the types it handles are still to be projected (the lag)."""
+        return self._count_pending(self.position, self.store.last_position())
+
+    # -- reading the log ----------------------------------------------------------------
+
+    def catch_up(
+        self, *, max_events: int | None = None, on_progress: ProgressCallback | None = None
+    ) -> ProjectionRun:
+        """Project every event after the checkpoint (or the next ``max_events`` of them)."""
+        start = self.position
+        head = self.store.last_position()
+        total = self._count_pending(start, head)
+        if max_events is not None:
+            total = min(total, max_events)
+        run = ProjectionRun(start, start)
+        if on_progress is not None:
+            on_progress(0, total)
+        while True:
+            limit = (
+                self.batch_size
+                if max_events is None
+                else min(self.batch_size, max_events - run.events)
+            )
+            if limit <= 0:
+                break
+            rows = self._read(run.to_position, head, limit)
+            full = len(rows) == limit
+            end = rows[-1].position if full else head  # nothing more of ours up to head
+            if end == run.to_position:
+                break
+            run.changes += self._commit(rows, end)
+            run.events += len(rows)
+            run.batches += 1
+            run.to_position = end
+            if on_progress is not None:
+                on_progress(run.events, total)
+            if not full:
+                break
+        return run
+
+    def deliver(self, events: Iterable[StoredEvent]) -> ProjectionRun:
+        """Project events pushed by a subscription; those at or below the checkpoint are
+        redeliveries and are skipped (that is what makes the projection idempotent)."""
+        start = self.position
+        ordered = sorted(events, key=lambda e: e.position)
+        fresh = [e for e in ordered if e.position > start]
+        run = ProjectionRun(start, start, skipped=len(ordered) - len(fresh))
+        if fresh:
+            wanted = [e for e in fresh if e.event_type in self._event_types]
+            run.changes = self._commit(wanted, fresh[-1].position)
+            run.events, run.batches, run.to_position = len(wanted), 1, fresh[-1].position
+        return run
+
+    def rebuild(self, *, on_progress: ProgressCallback | None = None) -> ProjectionRun:
+        """Drop the read model, recreate it empty at checkpoint 0 and catch up from zero."""
+        self._reset()
+        run = self.catch_up(on_progress=on_progress)
+        run.rebuilt = True
+        return run
+
+    def read_model(self, table: str | None = None, *, order_by: str | None = None) -> pd.DataFrame:
+        """A read-model table as a DataFrame (the first table by default)."""
+        table = table or next(iter(self.projection.tables))
+        _check_table(self.projection, table)
+        sql = f"SELECT * FROM {table}"
+        if order_by is not None:
+            _check_identifier("column", order_by)
+            sql += f" ORDER BY {order_by}"
+        return self.store.sql(sql)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        self.store.cursor().execute(_VERSIONS_DDL)
+        row = (
+            self.store.cursor()
+            .execute(
+                f"SELECT version, tables FROM {VERSIONS_TABLE} WHERE name = $n",
+                {"n": self.projection.name},
+            )
+            .fetchone()
+        )
+        if row is None:
+            self._reset()
+        elif row[0] != self.projection.version:
+            self.rebuild_reason = (
+                f"{type(self.projection).__name__} is now version {self.projection.version}; "
+                f"its tables were built by version {row[0]}, so they were dropped and the "
+                "read model is rebuilt from position 0."
+            )
+            self._reset(old_tables=json.loads(row[1]))
+
+    def _reset(self, old_tables: Sequence[str] = ()) -> None:
+        """Drop and recreate the tables, checkpoint 0, record the version: one transaction."""
+        with self.store.unit_of_work() as uow:
+            for table in [*old_tables, *self.projection.tables]:
+                _check_identifier("table", table)
+                uow.execute(f"DROP TABLE IF EXISTS {table}")
+            for table, columns in self.projection.tables.items():
+                uow.execute(f"CREATE TABLE {table} ({columns})")
+            self._save_checkpoint(uow, 0)
+            uow.execute(
+                f"INSERT OR REPLACE INTO {VERSIONS_TABLE} VALUES ($n, $v, $t, $at)",
+                {
+                    "n": self.projection.name,
+                    "v": self.projection.version,
+                    "t": json.dumps(list(self.projection.tables)),
+                    "at": self.store.clock(),
+                },
+            )
+
+    def _count_pending(self, after: int, head: int) -> int:
+        if not self._event_types:
+            return 0
+        return int(
+            self.store.cursor()
+            .execute(
+                "SELECT count(*) FROM events WHERE position > $a AND position <= $h "
+                "AND event_type IN (SELECT unnest($types))",
+                {"a": after, "h": head, "types": self._event_types},
+            )
+            .fetchone()[0]
+        )
+
+    def _read(self, after: int, head: int, limit: int) -> list[StoredEvent]:
+        if not self._event_types or limit == 0:
+            return []
+        return self.store.read_all(after, limit, up_to_position=head,
+                                   event_types=self._event_types)
+
+    def _commit(self, events: Sequence[StoredEvent], checkpoint: int) -> int:
+        """Apply the events' changes and move the checkpoint, in one transaction."""
+        changes: list[Change] = []
+        for stored in events:
+            try:
+                found = self.projection.handle(stored)
+            except Exception as exc:
+                raise ProjectionError(
+                    f"{type(self.projection).__name__} failed on {stored.event_type} at "
+                    f"position {stored.position} ({type(exc).__name__}: {exc}). Nothing of this "
+                    f"batch was written; the checkpoint stays at {self.position}. Fix the "
+                    "handler and catch up again."
+                ) from exc
+            for change in found:
+                _check_table(self.projection, change.table)
+            changes.extend(found)
+        with self.store.unit_of_work() as uow:
+            for sql, params in statements(changes):
+                uow.execute(sql, params)
+            self._save_checkpoint(uow, checkpoint)
+        return len(changes)
+
+    def _save_checkpoint(self, uow: UnitOfWork, position: int) -> None:
+        uow.execute(
+            "INSERT OR REPLACE INTO checkpoints VALUES ($n, $p, $t)",
+            {"n": self.checkpoint_name, "p": position, "t": self.store.clock()},
+        )
+
+
+# -- changes → SQL --------------------------------------------------------------------------
+
+
+def statements(changes: Sequence[Change]) -> list[tuple[str, dict[str, Any]]]:
+    """Turn changes into few parameterised statements, keeping their order.
+
+    Upserts of the same row are merged (later values win) and rows with the same columns
+    go into one ``INSERT … ON CONFLICT DO UPDATE`` — a batch of 1,000 events is then a
+    handful of statements, not 1,000. An Update or Delete first writes the upserts before it.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    pending: dict[tuple[str, tuple[tuple[str, Any], ...]], Upsert] = {}
+    for change in changes:
+        if isinstance(change, Upsert):
+            row_key = (change.table, tuple(sorted(change.key.items())))
+            old = pending.get(row_key)
+            values = {**old.values, **change.values} if old else dict(change.values)
+            pending[row_key] = Upsert(change.table, change.key, values)
+            continue
+        out.extend(_upsert_statements(pending.values()))
+        pending.clear()
+        out.append(_where_statement(change))
+    out.extend(_upsert_statements(pending.values()))
+    return out
+
+
+def _upsert_statements(upserts: Iterable[Upsert]) -> list[tuple[str, dict[str, Any]]]:
+    groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Upsert]] = {}
+    for up in upserts:
+        shape = (up.table, tuple(up.key), tuple(up.values))
+        groups.setdefault(shape, []).append(up)
+    out = []
+    for (table, keys, values), rows in groups.items():
+        columns = [*keys, *values]
+        for name in columns:
+            _check_identifier("column", name)
+        params = {
+            f"c{i}": [({**r.key, **r.values})[c] for r in rows] for i, c in enumerate(columns)
+        }
+        select = ", ".join(f"unnest($c{i})" for i in range(len(columns)))
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{v} = excluded.{v}" for v in values)
+            if values
+            else "DO NOTHING"
+        )
+        out.append(
+            (
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} "
+                f"ON CONFLICT ({', '.join(keys)}) {action}",
+                params,
+            )
+        )
+    return out
+
+
+def _where_statement(change: Update | Delete) -> tuple[str, dict[str, Any]]:
+    if not change.where:
+        raise ProjectionError(
+            f"{type(change).__name__} on {change.table} needs a `where`; "
+            "a change of every row is almost always a bug."
+        )
+    params: dict[str, Any] = {}
+    conditions = []
+    for i, (name, value) in enumerate(change.where.items()):
+        _check_identifier("column", name)
+        conditions.append(f"{name} = $w{i}")
+        params[f"w{i}"] = value
+    where = " AND ".join(conditions)
+    if isinstance(change, Delete):
+        return f"DELETE FROM {change.table} WHERE {where}", params
+    sets = []
+    for i, (name, value) in enumerate(change.values.items()):
+        _check_identifier("column", name)
+        sets.append(f"{name} = $v{i}")
+        params[f"v{i}"] = value
+    return f"UPDATE {change.table} SET {', '.join(sets)} WHERE {where}", params
+
+
+def _check_identifier(kind: str, name: object) -> None:
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ProjectionError(
+            f"{kind} name {name!r} is not allowed: use lower-case letters, digits and _ "
+            "(names come from the projection's code, never from user input)."
+        )
+
+
+def _check_table(projection: Projection, table: str) -> None:
+    if table not in projection.tables:
+        raise ProjectionError(
+            f"{type(projection).__name__} changes the table {table!r}, which is not one of its "
+            f"tables {sorted(projection.tables)}. Add it to `tables` (and bump `version`)."
+        )
+
+
+def _check_projection(projection: Projection) -> None:
+    if not isinstance(projection, Projection):
+        raise BadInputError(
+            f"{projection!r:.80} is not a Projection instance; pass e.g. "
+            "OrderHistory() (note the brackets)."
+        )
+    _check_identifier("projection", projection.name)
+    if not projection.tables:
+        raise ProjectionError(f"{type(projection).__name__} has no `tables`.")
+    for table in projection.tables:
+        _check_identifier("table", table)
+        if table in _STORE_TABLES:
+            raise ProjectionError(
+                f"{type(projection).__name__} may not own the store's table {table!r}: a "
+                "rebuild drops a projection's tables. Give the read model its own name."
+            )
+
+
+# -- the example: FTGO's order history (book ch. 7, OrderHistory) ---------------------------
+
+
+class OrderHistory(Projection):
+    """One row per order with its current state and total — queryable by consumer."""
+
+    name = "order_history"
+    version = 1
+    tables = {
+        "order_history": """
+        order_id      VARCHAR PRIMARY KEY,
+        consumer_id   VARCHAR,
+        restaurant_id VARCHAR,
+        state         VARCHAR,
+        total_cents   BIGINT,
+        currency      VARCHAR,
+        placed_at     TIMESTAMP,
+        order_version BIGINT"""
+    }
+
+    def on_created(self, event: OrderCreated, stored: StoredEvent) -> list[Change]:
+        return [
+            Upsert(
+                "order_history",
+                {"order_id": stored.entity_id},
+                {
+                    "consumer_id": event.consumer_id,
+                    "restaurant_id": event.restaurant_id,
+                    "state": "APPROVAL_PENDING",
+                    "total_cents": event.total.cents,
+                    "currency": event.total.currency,
+                    "placed_at": stored.created_at,
+                    "order_version": stored.entity_version,
+                },
+            )
+        ]
+
+    def on_authorized(self, event: OrderAuthorized, stored: StoredEvent) -> list[Change]:
+        return [self._state(stored, "APPROVED")]
+
+    def on_rejected(self, event: OrderRejected, stored: StoredEvent) -> list[Change]:
+        return [self._state(stored, "REJECTED")]
+
+    def on_cancelled(self, event: OrderCancelled, stored: StoredEvent) -> list[Change]:
+        return [self._state(stored, "CANCELLED")]
+
+    def on_revision_proposed(
+        self, event: OrderRevisionProposed, stored: StoredEvent
+    ) -> list[Change]:
+        return [self._state(stored, "REVISION_PENDING")]
+
+    def on_revised(self, event: OrderRevised, stored: StoredEvent) -> list[Change]:
+        return [
+            Upsert(
+                "order_history",
+                {"order_id": stored.entity_id},
+                {
+                    "state": "APPROVED",
+                    "total_cents": event.total.cents,
+                    "order_version": stored.entity_version,
+                },
+            )
+        ]
+
+    @staticmethod
+    def _state(stored: StoredEvent, state: str) -> Upsert:
+        return Upsert(
+            "order_history",
+            {"order_id": stored.entity_id},
+            {"state": state, "order_version": stored.entity_version},
+        )
+
+
+# -- the question, asked both ways ------------------------------------------------------------
+
+ORDERS_FROM_READ_MODEL_SQL = """
+SELECT order_id, consumer_id, state, total_cents, placed_at
+FROM order_history
+WHERE consumer_id = $consumer
+  AND total_cents > $min_cents
+  AND placed_at >= $day AND placed_at < $day + INTERVAL 1 DAY
+ORDER BY placed_at, order_id
+"""
+"""'Orders of a consumer over an amount, placed on a day' against the read model."""
+
+_FROM_EVENTS_TEMPLATE = """
+WITH placed AS (            -- the orders: one OrderCreated each (JSON extraction)
+    SELECT entity_id AS order_id,
+           event_data->>'$.consumer_id' AS consumer_id,
+           event_data->>'$.restaurant_id' AS restaurant_id,
+           created_at AS placed_at
+    FROM events
+    WHERE entity_type = 'Order' AND event_type = 'OrderCreated'{placed_filter}
+),
+history AS (                -- every event of those orders, newest first per order
+    SELECT e.entity_id AS order_id, e.entity_version, e.event_type,
+           CAST(e.event_data->>'$.total.cents' AS BIGINT) AS total_cents,
+           row_number() OVER (PARTITION BY e.entity_id
+                              ORDER BY e.entity_version DESC) AS newest
+    FROM events e JOIN placed p ON e.entity_id = p.order_id
+    WHERE e.entity_type = 'Order'
+),
+current_state AS (          -- the replay, re-written in SQL: the last event decides
+    SELECT order_id,
+           CASE event_type
+               WHEN 'OrderCreated' THEN 'APPROVAL_PENDING'
+               WHEN 'OrderAuthorized' THEN 'APPROVED'
+               WHEN 'OrderRejected' THEN 'REJECTED'
+               WHEN 'OrderCancelled' THEN 'CANCELLED'
+               WHEN 'OrderRevisionProposed' THEN 'REVISION_PENDING'
+               WHEN 'OrderRevised' THEN 'APPROVED'
+           END AS state
+    FROM history WHERE newest = 1
+),
+current_total AS (          -- the newest total: from OrderCreated or a later OrderRevised
+    SELECT order_id, total_cents FROM history
+    WHERE event_type IN ('OrderCreated', 'OrderRevised')
+    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY entity_version DESC) = 1
+)
+SELECT p.order_id, p.consumer_id, {extra}s.state, t.total_cents, p.placed_at
+FROM placed p
+JOIN current_state s USING (order_id)
+JOIN current_total t USING (order_id){where}
+ORDER BY p.placed_at, p.order_id
+"""
+
+ORDERS_FROM_EVENTS_SQL = _FROM_EVENTS_TEMPLATE.format(
+    placed_filter="""
+      AND event_data->>'$.consumer_id' = $consumer
+      AND created_at >= $day AND created_at < $day + INTERVAL 1 DAY""",
+    extra="",
+    where="""
+WHERE t.total_cents > $min_cents""",
+)
+"""The same question straight against ``events``: JSON extraction and window functions.
+
+It only understands OrderCreated at schema version 3 — the upcasters that bring old
+events up to date run in Python, not in this SQL."""
+
+CURRENT_ORDERS_SQL = _FROM_EVENTS_TEMPLATE.format(
+    placed_filter="", extra="p.restaurant_id, ", where=""
+)
+"""Every order's current state from ``events`` in one statement (a batch projection)."""
+
+BATCH_TABLE = "order_history_batch"
+"""The table :func:`build_order_history_in_sql` (re)creates."""
+
+
+def _query_params(consumer_id: str, min_cents: int, day: date) -> dict[str, Any]:
+    if not isinstance(consumer_id, str) or not consumer_id:
+        raise BadInputError(f"consumer_id must be a non-empty str, got {consumer_id!r}.")
+    if isinstance(min_cents, bool) or not isinstance(min_cents, int):
+        raise BadInputError(f"min_cents must be an int (3000 = 30 €), got {min_cents!r}.")
+    if not isinstance(day, date):
+        raise BadInputError(f"day must be a datetime.date, got {day!r}.")
+    start = datetime(day.year, day.month, day.day)
+    return {"consumer": consumer_id, "min_cents": min_cents, "day": start}
+
+
+def orders_from_read_model(
+    store: EventStore, consumer_id: str, min_cents: int, day: date, *, table: str = "order_history"
+) -> pd.DataFrame:
+    """Orders of ``consumer_id`` over ``min_cents`` placed on ``day``, from a read model
+    (``order_history`` kept by the projector, or the batch-built ``order_history_batch``)."""
+    if table not in ("order_history", BATCH_TABLE):
+        raise BadInputError(f"table must be 'order_history' or {BATCH_TABLE!r}, got {table!r}.")
+    sql = ORDERS_FROM_READ_MODEL_SQL.replace("FROM order_history", f"FROM {table}")
+    return store.sql(sql, _query_params(consumer_id, min_cents, day))
+
+
+def orders_from_events(
+    store: EventStore, consumer_id: str, min_cents: int, day: date
+) -> pd.DataFrame:
+    """The same answer computed from the raw ``events`` table (no read model)."""
+    return store.sql(ORDERS_FROM_EVENTS_SQL, _query_params(consumer_id, min_cents, day))
+
+
+def median_ms(query: Callable[[], Any], repeat: int = 3) -> float:
+    """Run ``query`` ``repeat`` times; the median wall time in milliseconds (for the notebook)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        query()
+        times.append((time.perf_counter() - start) * 1000)
+    return sorted(times)[len(times) // 2]
+
+
+def build_order_history_in_sql(store: EventStore) -> int:
+    """(Re)create ``order_history_batch`` from ``events`` with one ``CREATE TABLE … AS``.
+
+    DuckDB computes every order's current state set-based in well under a second for a
+    million events — but the result is stale at the next event, and the SQL re-implements
+    the Order's state machine (and knows no upcasters). Returns the number of orders.
+    """
+    with store.unit_of_work() as uow:
+        uow.execute(f"CREATE OR REPLACE TABLE {BATCH_TABLE} AS {CURRENT_ORDERS_SQL}")
+    return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchone()[0])
+
+
+# -- a large, generated order log (for the million-event queries) ----------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedOrders:
+    """What :func:`generate_orders_in_sql` inserted."""
+
+    orders: int
+    events: int
+    first_day: date
+    last_day: date
+
+
+_GENERATE_SQL = """
+INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id, entity_version,
+                    schema_version, created_at)
+WITH base AS (
+    SELECT i, h, $prefix || i AS order_id,
+           $start + to_microseconds(CAST(i * $span_us // $n AS BIGINT)) AS t0,
+           'consumer-' || (h % $consumers) AS consumer_id,
+           'restaurant-' || ((h >> 8) % $restaurants) AS restaurant_id,
+           'item-' || ((h >> 14) % 20) AS item_id,
+           1 + (h >> 20) % 3 AS qty,
+           500 + ((h >> 24) % 40) * 50 AS price,
+           (h >> 32) % 100 AS fate
+    FROM (SELECT i, hash(i, $seed) AS h FROM range($n) r(i))
+),
+log AS (
+    SELECT order_id, 1 AS v, 'OrderCreated' AS event_type, 3 AS schema_version,
+           t0 AS created_at,
+           json_object('consumer_id', consumer_id, 'restaurant_id', restaurant_id,
+               'line_items', json_array(json_object('menu_item_id', item_id,
+                   'name', 'Dish ' || item_id, 'quantity', qty,
+                   'price', json_object('cents', price, 'currency', 'EUR'))),
+               'total', json_object('cents', qty * price, 'currency', 'EUR'),
+               'delivery_address', json_object('street', (h % 200) || ' Main Street',
+                   'city', 'Springfield', 'postcode', CAST(10000 + h % 90000 AS VARCHAR)))
+               AS event_data
+    FROM base
+    UNION ALL  -- 5 % stay pending; 15 % are rejected, the rest authorized
+    SELECT order_id, 2, CASE WHEN fate < 20 THEN 'OrderRejected' ELSE 'OrderAuthorized' END,
+           1, t0 + INTERVAL 2 MINUTE,
+           CASE WHEN fate < 20 THEN json_object('reason', 'card declined') ELSE '{}' END
+    FROM base WHERE fate >= 5
+    UNION ALL  -- 10 % cancelled, 10 % revised (one more of the item)
+    SELECT order_id, 3,
+           CASE WHEN fate < 90 THEN 'OrderCancelled' ELSE 'OrderRevisionProposed' END,
+           1, t0 + INTERVAL 30 MINUTE,
+           CASE WHEN fate < 90 THEN '{}' ELSE json_object(
+               'quantities', json_object(item_id, qty + 1),
+               'new_total', json_object('cents', (qty + 1) * price, 'currency', 'EUR')) END
+    FROM base WHERE fate >= 80
+    UNION ALL
+    SELECT order_id, 4, 'OrderRevised', 1, t0 + INTERVAL 40 MINUTE,
+           json_object('line_items', json_array(json_object('menu_item_id', item_id,
+                   'name', 'Dish ' || item_id, 'quantity', qty + 1,
+                   'price', json_object('cents', price, 'currency', 'EUR'))),
+               'total', json_object('cents', (qty + 1) * price, 'currency', 'EUR'))
+    FROM base WHERE fate >= 90
+)
+SELECT order_id || '/v' || v, event_type, event_data, 'Order', order_id, v, schema_version,
+       created_at
+FROM log ORDER BY created_at, order_id, v
+"""
+
+
+def generate_orders_in_sql(
+    store: EventStore,
+    orders: int,
+    *,
+    seed: int = 0,
+    start: datetime = datetime(2024, 3, 1),
+    days: int = 7,
+    consumers: int = 1000,
+    restaurants: int = 50,
+    prefix: str = "sql-order-",
+) -> GeneratedOrders:
+    """Append ``orders`` generated FTGO orders (≈ 2.25 events each) with one INSERT … SELECT.
+
+    Everything is made inside DuckDB from ``range()`` and ``json_object`` — no Python loop —
+    so a million events take seconds. Orders are spread evenly over ``days`` days from
+    ``start``; their fates (pending, rejected, approved, cancelled, revised) follow a
+    deterministic hash of ``seed`` and the order number. The payloads are real
+    ``OrderCreated`` v3 / ``OrderAuthorized`` … events: the Order aggregate replays them.
+    (:func:`eslab.datasets.generate_orders` makes richer orders, old schema versions
+    included, through ``bulk_insert``; this is the one-statement version to read.)
+    """
+    for name, value, low in (
+        ("orders", orders, 1),
+        ("days", days, 1),
+        ("consumers", consumers, 1),
+        ("restaurants", restaurants, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise BadInputError(f"{name} must be an int ≥ {low}, got {value!r}.")
+    if not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]+", prefix):
+        raise BadInputError(f"prefix must be letters, digits or _.:- , got {prefix!r}.")
+    taken = (
+        store.cursor()
+        .execute(
+            "SELECT count(*) FROM events "
+            "WHERE entity_type = 'Order' AND starts_with(entity_id, $p)",
+            {"p": prefix},
+        )
+        .fetchone()[0]
+    )
+    if taken:
+        raise BadInputError(
+            f"The store already has orders whose ids start with {prefix!r}; "
+            "pass another prefix= so the new orders get new ids."
+        )
+    before = store.last_position()
+    with store.unit_of_work() as uow:
+        uow.execute(
+            _GENERATE_SQL,
+            {
+                "prefix": prefix,
+                "start": start,
+                "span_us": days * 86_400 * 1_000_000,
+                "n": orders,
+                "seed": seed,
+                "consumers": consumers,
+                "restaurants": restaurants,
+            },
+        )
+    count = (
+        store.cursor()
+        .execute("SELECT count(*) FROM events WHERE position > $p", {"p": before})
+        .fetchone()[0]
+    )
+    return GeneratedOrders(
+        orders, int(count), start.date(), (start + timedelta(days=days - 1)).date()
+    )
+
+
+# -- a picture: the log, and how far the projection got ---------------------------------------
+
+
+def projection_picture(projector: Projector, *, last: int = 40) -> Figure:
+    """The newest ``last`` events of the log as a strip: projected ones green, the lag grey,
+    with the checkpoint as a line."""
+    store = projector.store
+    frame = store.sql(
+        "SELECT position, event_type FROM events ORDER BY position DESC LIMIT $n", {"n": last}
+    ).sort_values("position")
+    checkpoint = projector.position
+    handled = set(projector.projection.event_types())
+    fig = Figure(figsize=(10, 2.0), layout="constrained")
+    ax = fig.add_subplot()
+    for pos, kind in zip(frame["position"], frame["event_type"], strict=True):
+        if kind not in handled:
+            colour = "#dddddd"
+        else:
+            colour = "#1b9e77" if pos <= checkpoint else "#bdbdbd"
+        ax.bar(pos, 1, width=0.85, color=colour, edgecolor="white")
+    ax.axvline(checkpoint + 0.5, color="black", lw=2)
+    ax.annotate(
+        f"checkpoint {checkpoint}",
+        (checkpoint + 0.5, 0.5),
+        ha="right",
+        va="center",
+        xycoords=("data", "axes fraction"),
+        fontsize=9,
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "black"},
+    )
+    ax.set_yticks([])
+    ax.set_xlabel("global position (newest events)")
+    behind = projector.behind()
+    ax.set_title(
+        f"{projector.projection.name}: green = in the read model, grey = "
+        f"{behind} event(s) still to project"
+    )
+    return fig
