@@ -120,6 +120,28 @@ TERMS: list[Term] = [
         "keep read models (projections) apart from the event store",
     ),
     Term("프로젝션", "projection / read model", "09", "a table kept up to date from events"),
+    Term("읽기 모델", "read model", "09", "a query table kept up to date by a projection"),
+    Term("재구축", "rebuild", "09", "drop the read model and replay from position 0"),
+    Term(
+        "이벤트 저장소 쿼리",
+        "querying the event store",
+        "09",
+        "hard: events are per aggregate, questions are across them",
+    ),
+    Term("장점 / 단점", "benefits / drawbacks", "10", "what event sourcing gives and costs"),
+    Term(
+        "크립토 셰딩",
+        "crypto-shredding",
+        "10",
+        "encrypt personal data per subject; delete the key to forget",
+    ),
+    Term("데이터 주체", "data subject", "10", "the person whose key protects their data"),
+    Term(
+        "이벤추에이트 로컬",
+        "Eventuate Local",
+        "10",
+        "the book's event store: events, entities, snapshots",
+    ),
     Term(
         "데이터 삭제",
         "deleting data",
