@@ -103,6 +103,36 @@ TERMS: list[Term] = [
     Term("업캐스팅", "upcasting", "07", "rewrite an old event to the newest schema on load"),
     Term("업캐스터", "upcaster", "07", "one step vN → vN+1 of an event type"),
     Term("사가", "saga", "08", "a sequence of local transactions with compensations"),
+    Term(
+        "피벗 트랜잭션",
+        "pivot transaction",
+        "08",
+        "the go/no-go step (authorize card): after it, no compensation",
+    ),
+    Term(
+        "재시도 가능 트랜잭션",
+        "retriable transaction",
+        "08",
+        "a step after the pivot: retried until it succeeds",
+    ),
+    Term(
+        "커맨드 메시지를 멱등하게 처리",
+        "idempotent command handling",
+        "08",
+        "a redelivered saga command does not act twice",
+    ),
+    Term(
+        "응답 메시지를 원자적으로 전송",
+        "sending replies atomically",
+        "08",
+        "SagaReplyRequested is written with the business events",
+    ),
+    Term(
+        "상관관계 ID / 인과관계 ID",
+        "correlation id / causation id",
+        "08",
+        "the conversation's root / the direct parent message",
+    ),
     Term("오케스트레이션", "orchestration", "08", "an orchestrator tells participants what to do"),
     Term("코레오그래피", "choreography", "08", "participants react to each other's events"),
     Term(
