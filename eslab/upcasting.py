@@ -1,27 +1,39 @@
-"""Upcasting: bring old events up to the current schema when they are loaded.
+"""Upcasting: bring old events up to the current schema when they are loaded (book §6.1.7).
 
 Stored events are never rewritten. Each upcaster is one step, ``vN -> vN+1`` for one
 event type, written as a plain function of the event's JSON data::
 
     @upcaster("OrderCreated", from_version=1)
-    def dollars_to_cents(data: dict) -> dict:
-        return {**data, "total_cents": round(data.pop("total") * 100)}
+    def money_in_cents(data: dict) -> dict:
+        total = data.pop("orderTotal")
+        return {**data, "totalCents": round(total * 100), "currency": "USD"}
 
 On load, eslab runs the chain of steps from the stored version up to the
 ``schema_version`` of the current Event class, so application code only ever sees the
 newest schema. A missing step raises :class:`UpcastError` naming the type and versions.
+
+The end of the module shows, for contrast, the two other ways Greg Young names in
+*Versioning in an Event Sourced System*: a **weak schema** (read fields by name, ignore
+versions) and **copy-and-replace** (write a migrated copy of the store).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eslab.errors import UpcastError
 
+if TYPE_CHECKING:
+    from eslab.store import EventStore
+
 UpcastFunction = Callable[[dict[str, Any]], dict[str, Any]]
+StepKey = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Upcaster:
     rename_to: str | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
+    def key(self) -> StepKey:
         return (self.event_type, self.from_version)
 
     def __str__(self) -> str:
@@ -42,16 +54,29 @@ class Upcaster:
         return f"{self.event_type} v{self.from_version} → {target} v{self.from_version + 1}"
 
 
-_STEPS: dict[tuple[str, int], Upcaster] = {}
-_DISABLED: set[tuple[str, int]] = set()
+@dataclass(frozen=True)
+class Stage:
+    """The event's data at one point of the chain (``step`` is what produced it)."""
+
+    event_type: str
+    schema_version: int
+    data: dict[str, Any]
+    step: Upcaster | None = None
+
+
+_STEPS: dict[StepKey, Upcaster] = {}
+_DISABLED: set[StepKey] = set()
+
+
+# -- the registry ----------------------------------------------------------------------
 
 
 def upcaster(
     event_type: str, from_version: int, *, rename_to: str | None = None
 ) -> Callable[[UpcastFunction], UpcastFunction]:
     """Register the decorated function as the ``from_version → +1`` step of ``event_type``."""
-    if from_version < 1:
-        raise ValueError(f"from_version must be 1 or more, got {from_version!r}")
+    if isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 1:
+        raise ValueError(f"from_version must be an int ≥ 1, got {from_version!r}")
 
     def register(function: UpcastFunction) -> UpcastFunction:
         step = Upcaster(event_type, from_version, function, rename_to)
@@ -68,32 +93,96 @@ def steps(event_type: str | None = None) -> list[Upcaster]:
 
 
 def unregister(event_type: str, from_version: int) -> None:
-    """Remove one step (used by tests and by the lab to show a missing step)."""
+    """Remove one step (tests and notebooks: wrap in :func:`preserved` to put it back)."""
     _STEPS.pop((event_type, from_version), None)
 
 
 def set_enabled(event_type: str, from_version: int, enabled: bool) -> None:
-    """Switch one step on or off without removing it (the upcast lab's toggles)."""
+    """Switch one step on or off without removing it (global: prefer :func:`switched`)."""
     (_DISABLED.discard if enabled else _DISABLED.add)((event_type, from_version))
+
+
+def is_enabled(event_type: str, from_version: int) -> bool:
+    """Is the step registered and switched on?"""
+    key = (event_type, from_version)
+    return key in _STEPS and key not in _DISABLED
+
+
+@contextmanager
+def switched(changes: Mapping[StepKey, bool]) -> Iterator[None]:
+    """Switch steps on/off for the ``with`` block only; the old switches come back after.
+
+    ``with switched({("OrderCreated", 2): False}): repo.find("order-1")``
+    """
+    saved = set(_DISABLED)
+    try:
+        for (event_type, from_version), enabled in changes.items():
+            set_enabled(event_type, from_version, enabled)
+        yield
+    finally:
+        _DISABLED.clear()
+        _DISABLED.update(saved)
+
+
+@contextmanager
+def preserved() -> Iterator[None]:
+    """Undo every register / unregister / switch made inside the ``with`` block."""
+    saved_steps, saved_disabled = dict(_STEPS), set(_DISABLED)
+    try:
+        yield
+    finally:
+        _STEPS.clear()
+        _STEPS.update(saved_steps)
+        _DISABLED.clear()
+        _DISABLED.update(saved_disabled)
+
+
+# -- running the chain -------------------------------------------------------------------
+
+
+def stages(event_type: str, schema_version: int, data: dict[str, Any]) -> list[Stage]:
+    """The data as stored, then after each enabled step that applies, in chain order."""
+    return _walk(event_type, schema_version, data, keep_all=True)
 
 
 def upcast(
     event_type: str, schema_version: int, data: dict[str, Any]
 ) -> tuple[str, int, dict[str, Any]]:
-    """Run every enabled step that applies; return the new (type, version, data)."""
-    trail: list[Upcaster] = []
+    """Run every enabled step that applies; return the new (type, version, data).
+
+    ``data`` itself is never changed: the first step works on a copy.
+    """
+    last = _walk(event_type, schema_version, data, keep_all=False)[-1]
+    return last.event_type, last.schema_version, last.data
+
+
+def _walk(
+    event_type: str, schema_version: int, data: dict[str, Any], *, keep_all: bool
+) -> list[Stage]:
+    """Follow the chain from ``(event_type, schema_version)`` while enabled steps exist.
+
+    With ``keep_all`` every stage is kept (each its own copy); otherwise only the last,
+    and the steps after the first work on the previous step's result in place.
+    """
+    trail = [Stage(event_type, schema_version, data)]
     while (step := _STEPS.get((event_type, schema_version))) is not None:
         if step.key in _DISABLED:
             break
+        first = len(trail) == 1 and trail[0].step is None
+        source = copy.deepcopy(trail[-1].data) if keep_all or first else trail[-1].data
         try:
-            data = step.function(copy.deepcopy(data) if not trail else data)
+            result = step.function(source)
         except Exception as exc:
-            raise UpcastError(f"Upcaster {step} failed on {data!r:.200}: {exc!r}") from exc
-        if not isinstance(data, dict):
-            raise UpcastError(f"Upcaster {step} returned {type(data).__name__}, not a dict.")
-        trail.append(step)
+            raise UpcastError(f"Upcaster {step} failed on {source!r:.200}: {exc!r}") from exc
+        if not isinstance(result, dict):
+            raise UpcastError(f"Upcaster {step} returned {type(result).__name__}, not a dict.")
         event_type, schema_version = step.rename_to or event_type, schema_version + 1
-    return event_type, schema_version, data
+        stage = Stage(event_type, schema_version, result, step)
+        if keep_all:
+            trail.append(stage)
+        else:
+            trail = [stage]
+    return trail
 
 
 def raise_missing(event_type: str, have: int, want: int) -> None:
@@ -103,13 +192,69 @@ def raise_missing(event_type: str, have: int, want: int) -> None:
             f"A stored {event_type} event has schema v{have}, newer than the class's "
             f"v{want}: it was written by newer code. Update the {event_type} class."
         )
+    switched_off = (event_type, have) in _DISABLED and (event_type, have) in _STEPS
     raise UpcastError(
         f"No upcaster brings {event_type} from v{have} to v{have + 1} (the class is at "
-        f"v{want}). Add `@upcaster({event_type!r}, from_version={have})`"
-        + (" or switch it back on." if (event_type, have) in _DISABLED else ".")
+        f"v{want}). "
+        + (
+            f"The step {event_type} v{have} → v{have + 1} is switched off: switch it back on."
+            if switched_off
+            else f"Add `@upcaster({event_type!r}, from_version={have})`."
+        )
     )
 
 
 def describe(chain: Iterable[Upcaster] | None = None) -> str:
     """One line per step, for printing in a notebook."""
-    return "\n".join(str(s) for s in (chain if chain is not None else steps()))
+    lines = []
+    for step in chain if chain is not None else steps():
+        off = "" if step.key not in _DISABLED else "   (switched off)"
+        lines.append(f"{step}   {step.function.__name__}{off}")
+    return "\n".join(lines)
+
+
+# -- the alternatives Greg Young names, for contrast ------------------------------------
+
+
+def weak_read(event_class: type, data: dict[str, Any]) -> dict[str, Any]:
+    """A *weak schema* reader: take each field of ``event_class`` by name, None if absent.
+
+    No versions, no upcasters: works while changes only add fields, and silently loses
+    data as soon as a field is renamed, split or changes its unit.
+    """
+    return {f.name: data.get(f.name) for f in dataclasses.fields(event_class)}
+
+
+def copy_and_replace(source: EventStore, target: EventStore, entity_type: str | None = None) -> int:
+    """*Copy-and-replace*: write every event of ``source``, upcast to today's schema, into
+    ``target`` (same ids, versions and times, in the same order); return how many.
+
+    The old store is left as it was. Afterwards the application would switch to
+    ``target`` — a migration with a cut-over, instead of upcasting on every load.
+    """
+    import pandas as pd
+
+    from eslab import events
+
+    rows = []
+    for stored in source.read_all(entity_type=entity_type):
+        event = stored.event
+        rows.append(
+            {
+                "event_id": stored.event_id,
+                "entity_type": stored.entity_type,
+                "entity_id": stored.entity_id,
+                "entity_version": stored.entity_version,
+                "event_type": type(event).event_type,
+                "schema_version": type(event).schema_version,
+                "event_data": events.serialize(event),
+                "metadata": json.dumps(stored.metadata.to_dict())
+                if stored.metadata.to_dict()
+                else None,
+                "created_at": stored.created_at,
+                "triggering_event": stored.triggering_event,
+            }
+        )
+    if not rows:
+        return 0
+    return target.bulk_insert(pd.DataFrame(rows))

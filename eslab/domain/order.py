@@ -244,3 +244,8 @@ class Order(Aggregate):
         items = [LineItem(i.menu_item_id, i.name, quantities.get(i.menu_item_id, i.quantity),
                           i.price) for i in self.line_items]
         return [i for i in items if i.quantity > 0]
+
+
+# Importing the Order module registers the upcasters of its old event schemas (v1, v2),
+# so stored old events always load as today's classes.
+from eslab.domain import order_upcasters  # noqa: E402, F401
