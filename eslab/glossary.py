@@ -70,6 +70,13 @@ TERMS: list[Term] = [
     Term("토픽", "topic", "04", "one per aggregate type, as in Eventuate"),
     Term("컨슈머 그룹", "consumer group", "04", "each group gets every message once"),
     Term("스냅샷", "snapshot", "05", "the state at version N, so only events after N are loaded"),
+    Term(
+        "오래된 스냅샷",
+        "stale snapshot",
+        "05",
+        "written by an older class version: upcast it or replay from events",
+    ),
+    Term("로드/폴드", "load and fold", "05", "read a long stream and apply every event"),
     Term("멱등", "idempotent", "06", "processing the same message twice has the effect of once"),
     Term("메시지 컨슈머", "message consumer", "06", "a handler of messages from the broker"),
     Term(
@@ -102,6 +109,14 @@ TERMS: list[Term] = [
     Term("이벤트 스키마", "event schema", "07", "aggregates, their event types and their fields"),
     Term("업캐스팅", "upcasting", "07", "rewrite an old event to the newest schema on load"),
     Term("업캐스터", "upcaster", "07", "one step vN → vN+1 of an event type"),
+    Term(
+        "도메인 이벤트 발전시키기",
+        "evolving domain events",
+        "07",
+        "event schemas change while old events stay stored",
+    ),
+    Term("약한 스키마", "weak schema", "07", "read old data leniently, with defaults"),
+    Term("복사 후 교체", "copy-and-replace", "07", "rewrite the whole log into a new store"),
     Term("사가", "saga", "08", "a sequence of local transactions with compensations"),
     Term(
         "피벗 트랜잭션",
