@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -339,8 +339,7 @@ class Projector:
     def _read(self, after: int, head: int, limit: int) -> list[StoredEvent]:
         if not self._event_types or limit == 0:
             return []
-        return self.store.read_all(after, limit, up_to_position=head,
-                                   event_types=self._event_types)
+        return self.store.read_all(after, limit, up_to_position=head, event_types=self._event_types)
 
     def _commit(self, events: Sequence[StoredEvent], checkpoint: int) -> int:
         """Apply the events' changes and move the checkpoint, in one transaction."""
@@ -680,141 +679,6 @@ def build_order_history_in_sql(store: EventStore) -> int:
     with store.unit_of_work() as uow:
         uow.execute(f"CREATE OR REPLACE TABLE {BATCH_TABLE} AS {CURRENT_ORDERS_SQL}")
     return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchone()[0])
-
-
-# -- a large, generated order log (for the million-event queries) ----------------------------
-
-
-@dataclass(frozen=True)
-class GeneratedOrders:
-    """What :func:`generate_orders_in_sql` inserted."""
-
-    orders: int
-    events: int
-    first_day: date
-    last_day: date
-
-
-_GENERATE_SQL = """
-INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id, entity_version,
-                    schema_version, created_at)
-WITH base AS (
-    SELECT i, h, $prefix || i AS order_id,
-           $start + to_microseconds(CAST(i * $span_us // $n AS BIGINT)) AS t0,
-           'consumer-' || (h % $consumers) AS consumer_id,
-           'restaurant-' || ((h >> 8) % $restaurants) AS restaurant_id,
-           'item-' || ((h >> 14) % 20) AS item_id,
-           1 + (h >> 20) % 3 AS qty,
-           500 + ((h >> 24) % 40) * 50 AS price,
-           (h >> 32) % 100 AS fate
-    FROM (SELECT i, hash(i, $seed) AS h FROM range($n) r(i))
-),
-log AS (
-    SELECT order_id, 1 AS v, 'OrderCreated' AS event_type, 3 AS schema_version,
-           t0 AS created_at,
-           json_object('consumer_id', consumer_id, 'restaurant_id', restaurant_id,
-               'line_items', json_array(json_object('menu_item_id', item_id,
-                   'name', 'Dish ' || item_id, 'quantity', qty,
-                   'price', json_object('cents', price, 'currency', 'EUR'))),
-               'total', json_object('cents', qty * price, 'currency', 'EUR'),
-               'delivery_address', json_object('street', (h % 200) || ' Main Street',
-                   'city', 'Springfield', 'postcode', CAST(10000 + h % 90000 AS VARCHAR)))
-               AS event_data
-    FROM base
-    UNION ALL  -- 5 % stay pending; 15 % are rejected, the rest authorized
-    SELECT order_id, 2, CASE WHEN fate < 20 THEN 'OrderRejected' ELSE 'OrderAuthorized' END,
-           1, t0 + INTERVAL 2 MINUTE,
-           CASE WHEN fate < 20 THEN json_object('reason', 'card declined') ELSE '{}' END
-    FROM base WHERE fate >= 5
-    UNION ALL  -- 10 % cancelled, 10 % revised (one more of the item)
-    SELECT order_id, 3,
-           CASE WHEN fate < 90 THEN 'OrderCancelled' ELSE 'OrderRevisionProposed' END,
-           1, t0 + INTERVAL 30 MINUTE,
-           CASE WHEN fate < 90 THEN '{}' ELSE json_object(
-               'quantities', json_object(item_id, qty + 1),
-               'new_total', json_object('cents', (qty + 1) * price, 'currency', 'EUR')) END
-    FROM base WHERE fate >= 80
-    UNION ALL
-    SELECT order_id, 4, 'OrderRevised', 1, t0 + INTERVAL 40 MINUTE,
-           json_object('line_items', json_array(json_object('menu_item_id', item_id,
-                   'name', 'Dish ' || item_id, 'quantity', qty + 1,
-                   'price', json_object('cents', price, 'currency', 'EUR'))),
-               'total', json_object('cents', (qty + 1) * price, 'currency', 'EUR'))
-    FROM base WHERE fate >= 90
-)
-SELECT order_id || '/v' || v, event_type, event_data, 'Order', order_id, v, schema_version,
-       created_at
-FROM log ORDER BY created_at, order_id, v
-"""
-
-
-def generate_orders_in_sql(
-    store: EventStore,
-    orders: int,
-    *,
-    seed: int = 0,
-    start: datetime = datetime(2024, 3, 1),
-    days: int = 7,
-    consumers: int = 1000,
-    restaurants: int = 50,
-    prefix: str = "sql-order-",
-) -> GeneratedOrders:
-    """Append ``orders`` generated FTGO orders (≈ 2.25 events each) with one INSERT … SELECT.
-
-    Everything is made inside DuckDB from ``range()`` and ``json_object`` — no Python loop —
-    so a million events take seconds. Orders are spread evenly over ``days`` days from
-    ``start``; their fates (pending, rejected, approved, cancelled, revised) follow a
-    deterministic hash of ``seed`` and the order number. The payloads are real
-    ``OrderCreated`` v3 / ``OrderAuthorized`` … events: the Order aggregate replays them.
-    (:func:`eslab.datasets.generate_orders` makes richer orders, old schema versions
-    included, through ``bulk_insert``; this is the one-statement version to read.)
-    """
-    for name, value, low in (
-        ("orders", orders, 1),
-        ("days", days, 1),
-        ("consumers", consumers, 1),
-        ("restaurants", restaurants, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise BadInputError(f"{name} must be an int ≥ {low}, got {value!r}.")
-    if not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]+", prefix):
-        raise BadInputError(f"prefix must be letters, digits or _.:- , got {prefix!r}.")
-    taken = (
-        store.cursor()
-        .execute(
-            "SELECT count(*) FROM events "
-            "WHERE entity_type = 'Order' AND starts_with(entity_id, $p)",
-            {"p": prefix},
-        )
-        .fetchone()[0]
-    )
-    if taken:
-        raise BadInputError(
-            f"The store already has orders whose ids start with {prefix!r}; "
-            "pass another prefix= so the new orders get new ids."
-        )
-    before = store.last_position()
-    with store.unit_of_work() as uow:
-        uow.execute(
-            _GENERATE_SQL,
-            {
-                "prefix": prefix,
-                "start": start,
-                "span_us": days * 86_400 * 1_000_000,
-                "n": orders,
-                "seed": seed,
-                "consumers": consumers,
-                "restaurants": restaurants,
-            },
-        )
-    count = (
-        store.cursor()
-        .execute("SELECT count(*) FROM events WHERE position > $p", {"p": before})
-        .fetchone()[0]
-    )
-    return GeneratedOrders(
-        orders, int(count), start.date(), (start + timedelta(days=days - 1)).date()
-    )
 
 
 # -- a picture: the log, and how far the projection got ---------------------------------------

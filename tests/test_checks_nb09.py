@@ -8,9 +8,10 @@ import pytest
 
 from eslab import EventStore
 from eslab.checks import nb09_queries_and_projections as check
+from eslab.datasets import generate_orders_in_sql
 from eslab.domain.order import OrderCancelled, OrderCreated
 from eslab.events import StoredEvent
-from eslab.projections import OrderHistory, Projection, Projector, Upsert, generate_orders_in_sql
+from eslab.projections import OrderHistory, Projection, Projector, Upsert
 
 RIGHT_SQL = """
 SELECT restaurant_id, count(*) AS approved FROM order_history

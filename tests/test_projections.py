@@ -11,6 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from eslab import AggregateRepository, EventStore, FixedClock, SeededIds
+from eslab.datasets import generate_orders_in_sql
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
 from eslab.domain.order import (
     Address,
@@ -39,7 +40,6 @@ from eslab.projections import (
     Update,
     Upsert,
     build_order_history_in_sql,
-    generate_orders_in_sql,
     orders_from_events,
     orders_from_read_model,
     projection_picture,

@@ -104,8 +104,9 @@ def _cancelled_ids(store: Any) -> set[str]:
 @_never_raise
 def exercise_2(projection_class: Any) -> CheckResult:
     """A projection of the cancelled orders: one row per cancelled order, keyed order_id."""
+    from eslab.datasets import generate_orders_in_sql
     from eslab.errors import EslabError
-    from eslab.projections import Projection, Projector, generate_orders_in_sql
+    from eslab.projections import Projection, Projector
     from eslab.store import EventStore
 
     if not (isinstance(projection_class, type) and issubclass(projection_class, Projection)):
