@@ -1,0 +1,84 @@
+"""Run a notebook top to bottom in a fresh kernel, as a learner's "Run All" would."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+CELL_TIMEOUT_S = 300
+
+
+def course_notebooks() -> list[Path]:
+    """Return the numbered notebooks, then the solutions, each group sorted by name."""
+    numbered = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    solutions = sorted((NOTEBOOK_DIR / "solutions").glob("*.ipynb"))
+    return numbered + solutions
+
+
+@dataclass
+class CellError:
+    """One error output: where it happened and what it said."""
+
+    cell_index: int
+    source: str
+    text: str
+
+    def __str__(self) -> str:
+        """Format the error like a learner would see it, with the cell's first line."""
+        first_line = (self.source.strip().splitlines() or [""])[0]
+        return f"cell {self.cell_index} ({first_line[:60]!r}):\n{self.text}"
+
+
+def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S) -> nbformat.NotebookNode:
+    """Execute ``path`` in a fresh ``python3`` kernel whose cwd is the notebook's folder.
+
+    Execution continues past errors so that every error is reported, not only the first.
+    The file on disk is never rewritten.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    # Isolate from any user-level kernelspec that could point at another Python: the
+    # kernel must run the interpreter (and installed eslab) that runs the tests.
+    saved = os.environ.get("JUPYTER_DATA_DIR")
+    with tempfile.TemporaryDirectory(prefix="eslab-jupyter-data-") as data_dir:
+        os.environ["JUPYTER_DATA_DIR"] = data_dir
+        try:
+            client.execute()
+        finally:
+            if saved is None:
+                os.environ.pop("JUPYTER_DATA_DIR", None)
+            else:
+                os.environ["JUPYTER_DATA_DIR"] = saved
+    return nb
+
+
+def error_outputs(nb: nbformat.NotebookNode) -> list[CellError]:
+    """Collect error outputs and stderr tracebacks from every code cell."""
+    errors = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                text = f"{output.ename}: {output.evalue}"
+            elif output.output_type == "stream" and output.name == "stderr":
+                if "Traceback" not in output.text:
+                    continue
+                text = output.text
+            else:
+                continue
+            errors.append(CellError(index, cell.source, text))
+    return errors
