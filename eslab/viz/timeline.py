@@ -81,7 +81,9 @@ def timeline(
     ys = frame["stream"].map(lane_of).to_numpy()
     size = 80 if len(frame) <= LABEL_LIMIT else (30 if len(frame) <= 2000 else 6)
     colours = event_colours(frame["event_type"])
-    for event_type, colour in colours.items():
+    by_count = frame["event_type"].value_counts().index  # frequent first: rare ones on top
+    for event_type in by_count:
+        colour = colours[event_type]
         chosen = (frame["event_type"] == event_type).to_numpy()
         ax.scatter(xs[chosen], ys[chosen], s=size, color=colour, label=event_type, zorder=3)
     if len(frame) <= LABEL_LIMIT:
@@ -107,7 +109,7 @@ def timeline(
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
     """The figure as PNG bytes (what notebooks and widgets display)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
