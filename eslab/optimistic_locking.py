@@ -25,6 +25,7 @@ import json
 import random
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,6 +171,7 @@ def _execute_update(
         except duckdb.TransactionException as exc:
             if "Conflict" not in str(exc) or attempt == attempts - 1:
                 raise
+            time.sleep(0.0005 * (attempt + 1))  # back off: the other UPDATE is committing
     raise AssertionError("unreachable")
 
 
