@@ -59,6 +59,8 @@ ERROR_TEXT = re.compile(r"Traceback|^\s*\w*(Error|Exception)\b", re.MULTILINE)
 class LabServerLike(Protocol):
     """What the harness needs from the ``lab_server`` fixture."""
 
+    root_dir: Path
+
     def lab_url(self, relpath: str = "") -> str:
         """URL that opens ``relpath`` in JupyterLab."""
         ...
@@ -76,6 +78,8 @@ def open_notebook(
 
     Returns the notebook panel. The kernel has started and is idle when this returns.
     """
+    if not (server.root_dir / relpath).is_file():
+        raise AssertionError(f"{relpath} is not in the served copy of notebooks/")
     page.goto(server.lab_url(relpath), timeout=timeout)
     panel = notebook_panel(page)
     panel.locator(".jp-Cell").first.wait_for(state="attached", timeout=timeout)
