@@ -221,11 +221,18 @@ class MessageBroker:
 
     # -- consuming ---------------------------------------------------------------------
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> Subscription:
+    def subscribe(
+        self, topic: str, group: str, handler: Handler, *, replace: bool = False
+    ) -> Subscription:
         """Add ``handler`` as a member of consumer ``group`` on ``topic``.
 
         A new group starts at the beginning of the topic (it sees messages published
         before it subscribed). A second handler in the same group shares the messages.
+
+        ``replace=True`` makes ``handler`` the group's *only* member: a restarted
+        consumer takes over its group's place — its offset and the messages still to be
+        redelivered — as a Kafka consumer does after a rebalance, and the dead
+        process's handlers are no longer called (nor kept alive).
         """
         if not callable(handler):
             raise BadInputError(f"handler must be callable as handler(message), got {handler!r}.")
@@ -234,6 +241,8 @@ class MessageBroker:
         with self._lock:
             for sub in self.subscriptions:
                 if (sub.topic, sub.group) == (topic, group):
+                    if replace:
+                        sub.handlers.clear()
                     sub.handlers.append(handler)
                     return sub
             sub = Subscription(topic, group, [handler])

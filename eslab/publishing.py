@@ -44,7 +44,7 @@ from eslab.clock import FixedClock, SeededIds
 from eslab.domain.order import Address, LineItem, Money, OrderCreated
 from eslab.errors import BadInputError
 from eslab.events import Event, StoredEvent
-from eslab.messaging import Message, MessageBroker
+from eslab.messaging import Message, MessageBroker, message_from_event
 from eslab.store import EventStore
 
 SELECT_UNPUBLISHED = "SELECT * FROM events WHERE published = false ORDER BY position LIMIT $n"
@@ -67,9 +67,9 @@ class RelayAction:
 class Relay:
     """What both relays share: a store to read, a broker to publish to, a log of actions.
 
-    A subclass may override ``_publish(stored) -> RelayAction`` to shape the message it
-    sends (``eslab.sagas.SagaMessageRelay`` does); it must append the message to
-    ``self.published`` and return ``self._act("PUBLISH", ...)``.
+    A subclass shapes the message it sends for a stored event by overriding
+    :meth:`message_for` (``eslab.sagas.SagaMessageRelay`` does: saga commands and
+    replies go to their own channels).
     """
 
     def __init__(self, store: EventStore, broker: MessageBroker, name: str) -> None:
@@ -112,8 +112,17 @@ class Relay:
         self.actions.append(entry)
         return entry
 
+    def message_for(self, event: StoredEvent) -> Message:
+        """The message this relay sends for one stored event (override to shape it).
+
+        By default the event goes to its aggregate type's topic, with the event id as
+        message id (:func:`eslab.messaging.message_from_event`).
+        """
+        return message_from_event(event)
+
     def _publish(self, event: StoredEvent) -> RelayAction:
-        message = self.broker.publish_event(event)
+        message = self.message_for(event)
+        message = self.broker.publish(message.topic, message)
         self.published.append(message)
         return self._act(
             "PUBLISH",

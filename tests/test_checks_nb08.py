@@ -6,8 +6,9 @@ import pytest
 
 from eslab import EventStore, FixedClock, SeededIds
 from eslab.checks import nb08_sagas as check
+from eslab.ftgo import CreateOrderSaga, FtgoSystem, PlacedOrder
 from eslab.messaging import MessageBroker
-from eslab.sagas import CreateOrderSaga, FtgoSystem, PlacedOrder, SagaOrchestrator
+from eslab.sagas import SagaOrchestrator
 
 
 @pytest.fixture(scope="module")

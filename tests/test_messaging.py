@@ -159,6 +159,55 @@ def test_a_consumer_that_recognises_a_duplicate_is_logged_as_skipped() -> None:
     assert [d.outcome for d in broker.deliveries] == [ACKED, SKIPPED]
 
 
+def test_replace_makes_a_restarted_consumer_the_groups_only_member() -> None:
+    broker = MessageBroker()
+    old: list[str] = []
+    new: list[str] = []
+
+    def dead(message: Message) -> None:
+        old.append(message.id)
+        raise RuntimeError("the old process died while handling this")
+
+    broker.subscribe("Order", "billing", dead)
+    broker.subscribe("Order", "billing", dead)  # two members of the dead process
+    broker.subscribe("Order", "history", lambda m: None)
+    for i in range(3):
+        broker.publish("Order", msg(i))
+    broker.deliver_one()  # billing: m-0 fails, still owed
+    broker.deliver_one()  # history: m-0 acked
+    broker.deliver_one()  # billing: m-0 fails again
+    sub = broker.subscribe("Order", "billing", lambda m: new.append(m.id), replace=True)
+    assert len(sub.handlers) == 1 and sub.offset == 0
+    assert sub.attempts == {"m-0": 2}  # the group's place is kept, retries included
+    done = broker.deliver_all()
+    assert old == ["m-0", "m-0"] and new == ["m-0", "m-1", "m-2"]
+    first = next(d for d in done if d.group == "billing")
+    assert (first.message_id, first.attempt, first.redelivery) == ("m-0", 3, True)
+    assert broker.pending("billing") == 0
+    assert [s.group for s in broker.subscriptions] == ["billing", "history"]
+
+
+def test_replace_on_a_new_group_just_subscribes() -> None:
+    broker = MessageBroker()
+    broker.publish("Order", msg(1))
+    seen: list[str] = []
+    sub = broker.subscribe("Order", "fresh", lambda m: seen.append(m.id), replace=True)
+    broker.deliver_all()
+    assert seen == ["m-1"] and len(sub.handlers) == 1 and broker.subscriptions == [sub]
+
+
+def test_replace_keeps_the_offset_so_nothing_is_handled_again() -> None:
+    broker = MessageBroker()
+    broker.subscribe("Order", "g", lambda m: None)
+    broker.publish("Order", msg(1))
+    broker.deliver_all()
+    broker.publish("Order", msg(2))
+    seen: list[str] = []
+    broker.subscribe("Order", "g", lambda m: seen.append(m.id), replace=True)
+    broker.deliver_all()
+    assert seen == ["m-2"]
+
+
 def test_step_wise_delivery_takes_turns_between_groups() -> None:
     broker = MessageBroker()
     broker.subscribe("Order", "a", lambda m: None)

@@ -10,7 +10,8 @@ import pytest
 from eslab import EventStore, FixedClock, SeededIds, StreamExistsError
 from eslab.domain.bank import MoneyDeposited
 from eslab.errors import BadInputError
-from eslab.messaging import MessageBroker
+from eslab.events import StoredEvent
+from eslab.messaging import Message, MessageBroker, message_from_event
 from eslab.publishing import (
     CommitOrderRace,
     NaiveTailer,
@@ -34,6 +35,46 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# -- the message_for hook ----------------------------------------------------------
+
+
+class AuditMessages:
+    """Sends every event to one audit topic, with a header of its own."""
+
+    def message_for(self, event: StoredEvent) -> Message:
+        message = message_from_event(event)
+        return Message(message.id, "audit", message.payload, {**message.headers, "audit": "1"})
+
+
+class AuditPoller(AuditMessages, PollingPublisher):
+    pass
+
+
+class AuditTailer(AuditMessages, TransactionLogTailer):
+    pass
+
+
+def test_by_default_a_relay_sends_the_event_message() -> None:
+    store, broker = make_store(2), MessageBroker()
+    poller = PollingPublisher(store, broker)
+    first = store.read_all()[0]
+    assert poller.message_for(first) == message_from_event(first)
+    poller.run()
+    assert [m.id for m in broker.messages("BankAccount")] == [e.event_id for e in store.read_all()]
+
+
+@pytest.mark.parametrize("relay_class", [AuditPoller, AuditTailer])
+def test_a_relay_subclass_shapes_its_messages_with_message_for(relay_class: type) -> None:
+    store, broker = make_store(3), MessageBroker()
+    relay = relay_class(store, broker)
+    relay.poll()
+    sent = broker.messages("audit")
+    assert [m.id for m in sent] == [e.event_id for e in store.read_all()]
+    assert all(m.headers["audit"] == "1" for m in sent) and not broker.messages("BankAccount")
+    assert relay.published == sent
+    assert relay.published_positions() == [1, 2, 3]
 
 
 # -- polling publisher ------------------------------------------------------------

@@ -11,21 +11,27 @@ import pytest
 
 from eslab import DuplicateMessageError, EventStore, FixedClock, SeededIds
 from eslab.domain.kitchen import ConfirmCreateTicket
+from eslab.domain.order import OrderCreated
 from eslab.errors import BadInputError, ConcurrencyError
-from eslab.messaging import FAILED, SKIPPED, Message, MessageBroker
-from eslab.sagas import (
+from eslab.ftgo import (
     ACCOUNTING_SERVICE,
     FAILURES,
     KITCHEN_SERVICE,
     ORDER_SERVICE,
-    REPLY_STREAM,
+    OWNERS,
     CreateOrderSaga,
     FtgoSystem,
-    SagaDefinitionError,
-    SagaOrchestrator,
-    command_channel,
     compensation_marks,
     correlated_events,
+)
+from eslab.messaging import FAILED, SKIPPED, Message, MessageBroker
+from eslab.sagas import (
+    REPLY_STREAM,
+    EventHandler,
+    SagaDefinitionError,
+    SagaOrchestrator,
+    SagaParticipant,
+    command_channel,
     message_for,
     reply_channel,
     step,
@@ -466,6 +472,41 @@ def test_message_for_a_reply_uses_the_reply_channel() -> None:
     assert message.topic == "CreateOrderSaga.replies" and message.id == stored.event_id
     assert message.headers["reply_outcome"] == "SUCCESS"
     assert message.headers["in_reply_to"] == stored.event.in_reply_to
+
+
+def test_event_messages_are_sent_by_the_owning_service_when_the_relay_knows_it() -> None:
+    system = make_system()
+    system.scenario("none")
+    created = system.store.load("Order", "order-1")[0]
+    assert message_for(created).headers["sender"] == "Order"  # no owners: the aggregate type
+    assert message_for(created, OWNERS).headers["sender"] == ORDER_SERVICE
+    assert system.relay.message_for(created).headers["sender"] == ORDER_SERVICE
+
+
+def test_a_restarted_system_is_the_only_member_of_its_groups() -> None:
+    system = make_system()
+    system.scenario("none")
+    system.step()
+    restarted = system.restart()
+    subs = {(s.topic, s.group): s for s in restarted.broker.subscriptions}
+    kitchen = subs[(command_channel(KITCHEN_SERVICE), KITCHEN_SERVICE)]
+    assert kitchen.handlers == [restarted.kitchen_service.handle_command]
+    replies = subs[(reply_channel("CreateOrderSaga"), "CreateOrderSaga")]
+    assert replies.handlers == [restarted.orchestrator.handle_reply]
+    assert all(len(s.handlers) == 1 for s in subs.values())
+
+
+def test_a_participant_must_say_where_the_events_it_handles_come_from() -> None:
+    class Forgetful(SagaParticipant):
+        service = "ForgetfulService"
+
+        def event_handlers(self) -> dict[type, EventHandler]:
+            return {OrderCreated: lambda event, ctx: None}
+
+    broker = MessageBroker()
+    with pytest.raises(SagaDefinitionError, match="event_sources"):
+        Forgetful(EventStore()).listen_for_events(broker)
+    assert not broker.subscriptions
 
 
 def test_an_unknown_command_is_not_silently_dropped() -> None:

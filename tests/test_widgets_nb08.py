@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from eslab.errors import BadInputError  # noqa: E402
+from eslab.ftgo import FAILURES, FtgoSystem  # noqa: E402
 from eslab.messaging import MessageBroker  # noqa: E402
-from eslab.sagas import FAILURES, FtgoSystem  # noqa: E402
 from eslab.viz.swimlane import KIND_COLOURS, Exchange, exchanges, swimlane  # noqa: E402
 from eslab.widgets.saga_stepper import (  # noqa: E402
     SagaStepper,

@@ -7,7 +7,10 @@ notebook and is truthy only when the answer is right.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,23 @@ def passed(message: str = "Correct.") -> CheckResult:
 def hint(message: str) -> CheckResult:
     """A failing verdict with a hint (about the concept, never the answer)."""
     return CheckResult(False, message)
+
+
+def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+    """Decorate a check so that a surprise inside it becomes a hint (a check never raises).
+
+    A learner's odd answer (or a stale kernel) must not end in a traceback: the
+    exception is reported as a hint to rerun the cells above.
+    """
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> CheckResult:
+        try:
+            return check(*args, **kwargs)
+        except Exception as exc:
+            return hint(
+                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the cells "
+                "above again from the top, then retry."
+            )
+
+    return run

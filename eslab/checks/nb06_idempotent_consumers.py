@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eslab.checks import CheckResult, hint, passed
+from eslab.checks import CheckResult, hint, never_raise, passed
 
 OPENING = 30
 """Every check opens ``acc-1`` with this balance."""
-
-
-def _never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-    """Turn a surprise inside a check into a hint (a check must never raise)."""
-
-    @functools.wraps(check)
-    def run(*args: Any, **kwargs: Any) -> CheckResult:
-        try:
-            return check(*args, **kwargs)
-        except Exception as exc:
-            return hint(
-                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the "
-                "cells above again from the top, then retry."
-            )
-
-    return run
 
 
 def _deposits_with_redeliveries() -> list[Any]:
@@ -48,7 +31,7 @@ def _new_repo() -> Any:
     return repo
 
 
-@_never_raise
+@never_raise
 def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
     """``handle(repo, message)``: an RDBMS-style idempotent handler for payment messages."""
     from eslab.errors import CommandRejectedError, DuplicateMessageError
@@ -89,7 +72,7 @@ def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_2(answer: Any, report: Any) -> CheckResult:
     """The ids of messages the naive consumer applied more than once (found with SQL)."""
     from eslab.consumers import events_per_message
@@ -118,7 +101,7 @@ def exercise_2(answer: Any, report: Any) -> CheckResult:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
     """A delivery order that fools the NoSQL consumer without the pseudo event."""
     from eslab.consumers import NoSqlIdempotentConsumer, account_route

@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-from eslab.checks import CheckResult, hint, passed
-
-
-def _never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-    """Turn a surprise inside a check into a hint (a check must never raise)."""
-
-    @functools.wraps(check)
-    def run(*args: Any, **kwargs: Any) -> CheckResult:
-        try:
-            return check(*args, **kwargs)
-        except Exception as exc:
-            return hint(
-                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the cells "
-                "above again from the top, then retry."
-            )
-
-    return run
+from eslab.checks import CheckResult, hint, never_raise, passed
 
 
 def _compensations_after_card_failure() -> list[str]:
     """What the orchestrator really sends when step 4 fails (computed, not typed in)."""
     from eslab.domain.order import Money
-    from eslab.sagas import CreateOrderSaga, CreateOrderSagaState
+    from eslab.ftgo import CreateOrderSaga, CreateOrderSagaState
 
     data = CreateOrderSagaState("o", "c", "r", [], Money(0), ticket_id="t")
     steps = CreateOrderSaga.definition.compensations_after_failure(4)
     return [type(s.compensation(data)).__name__ for s in steps if s.compensation]
 
 
-@_never_raise
+@never_raise
 def exercise_1(answer: Any) -> CheckResult:
     """The compensating commands (type names, in order) after the card authorization fails."""
     if answer is None:
@@ -72,10 +54,10 @@ def exercise_1(answer: Any) -> CheckResult:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_2(answer: Any, store: Any, saga_id: str) -> CheckResult:
     """The set of streams ('EntityType id') that took part in saga ``saga_id``."""
-    from eslab.sagas import correlated_events
+    from eslab.ftgo import correlated_events
 
     if answer is None:
         return hint(
@@ -115,7 +97,7 @@ def exercise_2(answer: Any, store: Any, saga_id: str) -> CheckResult:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_3(orchestrator: Any, saga_id: str) -> CheckResult:
     """A *new* orchestrator that finished saga ``saga_id`` after the old one crashed."""
     from eslab.sagas import SagaOrchestrator

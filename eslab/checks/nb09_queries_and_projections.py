@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from eslab.checks import CheckResult, hint, passed
+from eslab.checks import CheckResult, hint, never_raise, passed
 
 DAY = date(2024, 3, 7)
 """Exercise 1 asks about the orders placed on this day."""
-
-
-def _never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-    """Turn a surprise inside a check into a hint (a check must never raise)."""
-
-    @functools.wraps(check)
-    def run(*args: Any, **kwargs: Any) -> CheckResult:
-        try:
-            return check(*args, **kwargs)
-        except Exception as exc:
-            return hint(
-                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the "
-                "cells above again from the top, then retry."
-            )
-
-    return run
 
 
 def approved_per_restaurant(store: Any, day: date = DAY) -> dict[str, int]:
@@ -63,7 +45,7 @@ def _as_counts(answer: Any) -> dict[str, int] | None:
     return {str(k): int(v) for k, v in answer.items() if int(v) != 0}
 
 
-@_never_raise
+@never_raise
 def exercise_1(store: Any, answer: Any) -> CheckResult:
     """Approved orders per restaurant among the orders placed on :data:`DAY`."""
     if answer is None:
@@ -101,7 +83,7 @@ def _cancelled_ids(store: Any) -> set[str]:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_2(projection_class: Any) -> CheckResult:
     """A projection of the cancelled orders: one row per cancelled order, keyed order_id."""
     from eslab.datasets import generate_orders_in_sql

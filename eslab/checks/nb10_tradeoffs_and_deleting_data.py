@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-from eslab.checks import CheckResult, hint, passed
+from eslab.checks import CheckResult, hint, never_raise, passed
 
 FORGET = "customer-4"
 """Exercise 1 forgets this demo customer."""
@@ -15,23 +13,7 @@ FORGOTTEN_IN_THE_NOTEBOOK = frozenset({"customer-2"})
 """The notebook forgets these before the exercise (they may stay forgotten)."""
 
 
-def _never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-    """Turn a surprise inside a check into a hint (a check must never raise)."""
-
-    @functools.wraps(check)
-    def run(*args: Any, **kwargs: Any) -> CheckResult:
-        try:
-            return check(*args, **kwargs)
-        except Exception as exc:
-            return hint(
-                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the "
-                "cells above again from the top, then retry."
-            )
-
-    return run
-
-
-@_never_raise
+@never_raise
 def exercise_1(store: Any) -> CheckResult:
     """customer-4 is forgotten everywhere; every other customer still replays in full."""
     from eslab.shredding import (
@@ -83,7 +65,7 @@ def exercise_1(store: Any) -> CheckResult:
     )
 
 
-@_never_raise
+@never_raise
 def exercise_2(store: Any, order_id: str, answer: Any) -> CheckResult:
     """The time machine: the order's total in cents at version 1."""
     from eslab.aggregate import AggregateRepository

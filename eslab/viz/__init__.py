@@ -1,9 +1,9 @@
-"""Pictures: timelines of event streams (and, in sibling modules, swimlanes)."""
+"""Pictures: timelines of event streams and swimlanes of the messages between services."""
 
 from eslab.viz.fonts import use_korean_font
 from eslab.viz.frame import events_frame
+from eslab.viz.swimlane import Exchange, swimlane
 from eslab.viz.timeline import Mark, figure_png, timeline
-
 
 
 def _show_figures_in_notebooks() -> None:
@@ -22,4 +22,12 @@ def _show_figures_in_notebooks() -> None:
 use_korean_font()
 _show_figures_in_notebooks()
 
-__all__ = ["Mark", "events_frame", "figure_png", "timeline", "use_korean_font"]
+__all__ = [
+    "Exchange",
+    "Mark",
+    "events_frame",
+    "figure_png",
+    "swimlane",
+    "timeline",
+    "use_korean_font",
+]

@@ -7,7 +7,7 @@ domain **event** (grey, choreography). A redelivered duplicate is dashed and mar
 "skipped" when the receiver recognised it; a delivery whose handler crashed or failed
 ends in a red ✕ (the broker delivers it again).
 
-``swimlane(system)`` takes an :class:`eslab.sagas.FtgoSystem` (or anything with a
+``swimlane(system)`` takes an :class:`eslab.ftgo.FtgoSystem` (or anything with a
 ``broker``), a :class:`eslab.messaging.MessageBroker`, or a list of :class:`Exchange`.
 """
 
@@ -162,7 +162,7 @@ def _exchanges_of(source: Any) -> list[Exchange]:
         return exchanges(broker, getattr(source, "relevant", None))
     raise TypeError(
         f"Cannot draw {type(source).__name__}: pass a MessageBroker, a list of "
-        "Exchange, or a system with a .broker (e.g. eslab.sagas.FtgoSystem)."
+        "Exchange, or a system with a .broker (e.g. eslab.ftgo.FtgoSystem)."
     )
 
 

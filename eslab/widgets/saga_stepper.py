@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 
 from eslab.clock import FixedClock, SeededIds
 from eslab.errors import BadInputError
+from eslab.ftgo import FAILURES, FtgoSystem, PlacedOrder, SagaOutcome
 from eslab.messaging import MessageBroker
-from eslab.sagas import FAILURES, FtgoSystem, PlacedOrder, SagaOutcome
 from eslab.store import EventStore
 from eslab.viz.swimlane import exchanges, swimlane
 from eslab.widgets.base import Lab, control, html_table, show_figure

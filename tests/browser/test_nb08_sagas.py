@@ -1,0 +1,76 @@
+"""Notebook 08 in a real JupyterLab: Run All, then drive the saga stepper like a learner."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .conftest import LabServer
+from .harness import (
+    assert_no_errors,
+    assert_widgets_rendered,
+    click_button,
+    open_notebook,
+    run_all,
+    screenshot_widget,
+    text_of,
+    wait_for_text,
+    wait_until_executed,
+)
+
+NOTEBOOK = "08_sagas.ipynb"
+NEW_IMAGE_JS = (
+    "([sel, old]) => { const img = document.querySelector(sel); "
+    "return img && img.src !== old && img.naturalWidth > 0; }"
+)
+PICTURE = ".eslab-saga-stepper-picture img"
+
+
+def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
+    """Learner copy runs clean; Step delivers one message; a card failure plays to rejected."""
+    open_notebook(page, lab_server, NOTEBOOK)
+    run_all(page)
+    assert wait_until_executed(page, timeout=240_000) == "done"
+    assert_no_errors(page)
+    assert_widgets_rendered(page, expected=1)  # the stepper
+    figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
+    assert figures.count() >= 4  # swimlanes, timeline, choreography
+    hints = page.locator(".eslab-check")
+    assert hints.count() == 3 and "Not yet" in text_of(hints.first)  # the learner's copy
+
+    lab = page.locator(".eslab-saga-stepper")
+    status = lab.locator(".eslab-saga-stepper-status")
+    outcome = lab.locator(".eslab-saga-stepper-outcome")
+    states = lab.locator(".eslab-saga-stepper-table")
+    wait_for_text(status, re.compile(r"^delivered 0 · "))
+    assert "APPROVAL_PENDING" in text_of(states)
+
+    old_src = lab.locator(PICTURE).get_attribute("src")
+    click_button(lab, "Step")
+    wait_for_text(
+        status,
+        re.compile(
+            r"^delivered 1 · .*1\. CreateOrderSaga → ConsumerService: ValidateOrderByConsumer"
+        ),
+    )
+    page.wait_for_function(NEW_IMAGE_JS, arg=[PICTURE, old_src])
+
+    lab.locator(".eslab-saga-stepper-failure select").select_option("card authorization")
+    wait_for_text(status, re.compile(r"^delivered 0 · "))
+    old_src = lab.locator(PICTURE).get_attribute("src")
+    click_button(lab, "Play")
+    rejected = re.compile(r"order REJECTED · ticket CANCELLED · no authorization")
+    wait_for_text(outcome, rejected, timeout=30_000)
+    assert "consistent ✓" in text_of(outcome)
+    table = lab.locator(".eslab-saga-stepper-table")
+    saga_row = text_of(table.locator("tr", has_text="CreateOrderSaga"))
+    assert "FAILED" in saga_row and "card limit" in saga_row
+    page.wait_for_function(NEW_IMAGE_JS, arg=[PICTURE, old_src])
+    # ten arrows make a taller picture than the empty one shown after the reset
+    page.wait_for_function(
+        "sel => { const img = document.querySelector(sel); "
+        "return img && img.naturalHeight > 400; }",
+        arg=PICTURE,
+    )
+    screenshot_widget(lab, "nb08-saga-stepper")
+    assert_no_errors(page)

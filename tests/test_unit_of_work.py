@@ -1,0 +1,47 @@
+"""UnitOfWork.discard_appends: a refused command still records its message (and reply)."""
+
+from __future__ import annotations
+
+from eslab import EventStore, FixedClock, SeededIds
+from eslab.domain.bank import MoneyDeposited
+
+
+def make_store() -> EventStore:
+    store = EventStore(clock=FixedClock(), id_factory=SeededIds(0))
+    store.cursor().execute("CREATE TABLE replies (message_id VARCHAR, outcome VARCHAR)")
+    return store
+
+
+def test_discard_appends_drops_events_but_keeps_the_processed_row_and_statements() -> None:
+    store = make_store()
+    with store.unit_of_work() as uow:
+        uow.record_processed("billing", "m-1")
+        uow.append("BankAccount", "acc-1", [MoneyDeposited(10)], 0)
+        uow.save_snapshot(
+            entity_type="BankAccount",
+            entity_id="acc-1",
+            entity_version=1,
+            snapshot_type="BankAccount",
+            snapshot_json="{}",
+        )
+        uow.execute("INSERT INTO replies VALUES ($m, $o)", {"m": "m-1", "o": "FAILURE"})
+        uow.discard_appends()  # the command was refused: no business events
+        assert uow.appends == [] and uow.pending_version("BankAccount", "acc-1") is None
+    assert store.read_all() == []
+    assert store.latest_snapshot("BankAccount", "acc-1") is None  # it described dropped events
+    assert store.was_processed("billing", "m-1")
+    assert store.sql("SELECT * FROM replies").to_dict("records") == [
+        {"message_id": "m-1", "outcome": "FAILURE"}
+    ]
+
+
+def test_appends_queued_after_discarding_are_written() -> None:
+    store = make_store()
+    with store.unit_of_work() as uow:
+        uow.record_processed("billing", "m-2")
+        uow.append("BankAccount", "acc-1", [MoneyDeposited(10)], 0)
+        uow.discard_appends()
+        uow.append("Reply", "saga-1", [MoneyDeposited(0)], 0)  # e.g. the failure reply
+    assert [(e.entity_type, e.entity_id) for e in store.read_all()] == [("Reply", "saga-1")]
+    assert store.head("BankAccount", "acc-1") == 0
+    assert store.was_processed("billing", "m-2")
