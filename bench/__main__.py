@@ -26,8 +26,9 @@ def median_of(fn: Callable[[], wl.Timing], reps: int) -> tuple[float, int]:
     return statistics.median(r[0] for r in runs), runs[0][1]
 
 
-def alternate(eslab: Callable[[], wl.Timing], peer: Callable[[], wl.Timing] | None,
-              reps: int) -> tuple[list[float], list[float], int]:
+def alternate(
+    eslab: Callable[[], wl.Timing], peer: Callable[[], wl.Timing] | None, reps: int
+) -> tuple[list[float], list[float], int]:
     mine, theirs, units = [], [], 0
     for _ in range(reps):
         seconds, units = eslab()
@@ -40,76 +41,126 @@ def alternate(eslab: Callable[[], wl.Timing], peer: Callable[[], wl.Timing] | No
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller per-command workload (20 commands per aggregate)")
-    parser.add_argument("--notebooks", action="store_true",
-                        help="also time the whole notebook sequence headless")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller per-command workload (20 commands per aggregate)",
+    )
+    parser.add_argument(
+        "--notebooks", action="store_true", help="also time the whole notebook sequence headless"
+    )
     args = parser.parse_args()
     per = 20 if args.quick else 100
     rows: list[dict[str, object]] = []
 
-    def record(name: str, unit: str, mine: list[float], theirs: list[float], units: int,
-               target: str, floor: float | None = None) -> None:
+    def record(
+        name: str,
+        unit: str,
+        mine: list[float],
+        theirs: list[float],
+        units: int,
+        target: str,
+        floor: float | None = None,
+    ) -> None:
         m = statistics.median(mine)
         p = statistics.median(theirs) if theirs else None
-        row = {"workload": name, "units": units, "unit": unit, "eslab_s": m, "peer_s": p,
-               "speedup_vs_peer": (p / m) if p else None, "floor_s": floor,
-               "eslab_vs_floor": (floor / m) if floor else None, "target": target}
+        row = {
+            "workload": name,
+            "units": units,
+            "unit": unit,
+            "eslab_s": m,
+            "peer_s": p,
+            "speedup_vs_peer": (p / m) if p else None,
+            "floor_s": floor,
+            "eslab_vs_floor": (floor / m) if floor else None,
+            "target": target,
+        }
         rows.append(row)
         speed = f"{p / m:6.2f}×" if p else "   —  "
         fl = f"{floor / m:5.2f}× floor" if floor else ""
-        print(f"{name:42} eslab {m * 1000:9.1f} ms  peer "
-              f"{(p or 0) * 1000:9.1f} ms  speed-up {speed} {fl:14} target: {target}",
-              flush=True)
+        print(
+            f"{name:42} eslab {m * 1000:9.1f} ms  peer "
+            f"{(p or 0) * 1000:9.1f} ms  speed-up {speed} {fl:14} target: {target}",
+            flush=True,
+        )
 
-    print(f"eslab bench · {platform.processor() or platform.machine()} · "
-          f"{platform.python_version()} · duckdb {duckdb.__version__}\n")
+    print(
+        f"eslab bench · {platform.processor() or platform.machine()} · "
+        f"{platform.python_version()} · duckdb {duckdb.__version__}\n"
+    )
 
-    mine, theirs, n = alternate(lambda: wl.per_command_eslab(100, per),
-                                lambda: wl.per_command_peer(100, per), args.reps)
+    mine, theirs, n = alternate(
+        lambda: wl.per_command_eslab(100, per), lambda: wl.per_command_peer(100, per), args.reps
+    )
     floor, _ = median_of(lambda: wl.per_command_floor(100, per), args.reps)
-    record(f"1. per-command append (100×{per} commands)", "commands", mine, theirs, n,
-           "≥ 0.8× DuckDB floor", floor)
+    record(
+        f"1. per-command append (100×{per} commands)",
+        "commands",
+        mine,
+        theirs,
+        n,
+        "≥ 0.8× DuckDB floor",
+        floor,
+    )
 
-    mine, theirs, n = alternate(lambda: wl.batched_eslab(100, 100),
-                                lambda: wl.batched_peer(100, 100), args.reps)
+    mine, theirs, n = alternate(
+        lambda: wl.batched_eslab(100, 100), lambda: wl.batched_peer(100, 100), args.reps
+    )
     record("2. batched append (10,000 events, 1 txn)", "events", mine, theirs, n, "≥ 1.5× peer")
 
     tmp = wl._tmp()
     eslab_seed = [wl.seed_eslab(tmp / f"big{i}.duckdb")[0] for i in range(args.reps)]
     peer_seed = [wl.seed_peer(tmp / "big.sqlite")[0]]
     big = tmp / "big0.duckdb"
-    mine, theirs, n = alternate(lambda: wl.load_eslab(big),
-                                lambda: wl.load_peer(tmp / "big.sqlite"), args.reps)
+    mine, theirs, n = alternate(
+        lambda: wl.load_eslab(big), lambda: wl.load_peer(tmp / "big.sqlite"), args.reps
+    )
     fetch, _ = median_of(lambda: wl.fetch_floor(big), args.reps)
-    record("3. load 10k-event stream from 1M events", "events", mine, theirs, n, "≥ 5× peer",
-           fetch)
+    record("3. load 10k-event stream from 1M events", "events", mine, theirs, n, "≥ 5× peer", fetch)
 
     snap_eslab, snap_peer = wl.snapshot_store_eslab(), wl.snapshot_store_peer()
-    mine, theirs, n = alternate(lambda: wl.snapshot_load_eslab(snap_eslab),
-                                lambda: wl.snapshot_load_peer(snap_peer), args.reps)
+    mine, theirs, n = alternate(
+        lambda: wl.snapshot_load_eslab(snap_eslab),
+        lambda: wl.snapshot_load_peer(snap_peer),
+        args.reps,
+    )
     record("4. load with snapshot at 100k events", "loads", mine, theirs, n, "≤ 2 ms")
 
-    record("5. bulk seed 1,000,000 events", "events", eslab_seed, peer_seed, wl.BIG_EVENTS,
-           "≤ 3 s")
+    record("5. bulk seed 1,000,000 events", "events", eslab_seed, peer_seed, wl.BIG_EVENTS, "≤ 3 s")
 
-    mine, theirs, n = alternate(lambda: wl.revenue_eslab(big),
-                                lambda: wl.revenue_peer(tmp / "big.sqlite"), args.reps)
+    mine, theirs, n = alternate(
+        lambda: wl.revenue_eslab(big), lambda: wl.revenue_peer(tmp / "big.sqlite"), args.reps
+    )
     record("6. revenue per restaurant per day (1M)", "events", mine, theirs, n, "≥ 20× peer")
 
     unique, n = median_of(wl.lock_unique_key, args.reps)
     cas, _ = median_of(wl.lock_entities_cas, args.reps)
-    record("lock: UNIQUE key (eslab) vs entities CAS", "commands", [unique], [cas], n,
-           "keep the faster")
+    record(
+        "lock: UNIQUE key (eslab) vs entities CAS",
+        "commands",
+        [unique],
+        [cas],
+        n,
+        "keep the faster",
+    )
 
     for name, fn in extra_measurements(args.notebooks).items():
         seconds, units, target = fn()
         record(name, "", [seconds], [], units, target)
 
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(
-        {"when": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.platform(),
-         "duckdb": duckdb.__version__, "results": rows}, indent=2, default=str))
+    (RESULTS / "latest.json").write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%d %H:%M"),
+                "machine": platform.platform(),
+                "duckdb": duckdb.__version__,
+                "results": rows,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     plot(rows, RESULTS / "latest.png")
     print(f"\nsaved {RESULTS / 'latest.json'} and latest.png")
 

@@ -54,8 +54,7 @@ class Restaurant(Aggregate):
         self.name = event.name
 
     def process_place(self, command: PlaceOrders) -> list[Event]:
-        return [OrderPlaced(self.orders + i + 1, command.total_cents)
-                for i in range(command.count)]
+        return [OrderPlaced(self.orders + i + 1, command.total_cents) for i in range(command.count)]
 
     def apply_placed(self, event: OrderPlaced) -> None:
         self.orders += 1

@@ -46,6 +46,7 @@ def notebook_sequence() -> tuple[float, int, str]:
     started = time.perf_counter()
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(folder)}}).execute()
+        nbclient.NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        ).execute()
     return time.perf_counter() - started, len(paths), "≤ 120 s"

@@ -53,6 +53,7 @@ def peer_app(path: Path, snapshots: bool = False):  # type: ignore[no-untyped-de
 
 # -- 1. per-command append -------------------------------------------------------------
 
+
 def _commands(aggregates: int, per: int) -> list[tuple[int, int]]:
     return [(a, 1 + (a + c) % 3) for c in range(per) for a in range(aggregates)]
 
@@ -99,16 +100,25 @@ def per_command_floor(aggregates: int, per: int) -> Timing:
         params: list[object] = []
         for _ in range(count):
             versions[a] += 1
-            params += [str(uuid.uuid4()), '{"order_id":1,"total_cents":1250}', f"r{a}",
-                       versions[a], START]
-        cur.execute("INSERT INTO events (event_id, event_type, event_data, entity_type, "
-                    f"entity_id, entity_version, created_at) VALUES {rows}", params)
+            params += [
+                str(uuid.uuid4()),
+                '{"order_id":1,"total_cents":1250}',
+                f"r{a}",
+                versions[a],
+                START,
+            ]
+        cur.execute(
+            "INSERT INTO events (event_id, event_type, event_data, entity_type, "
+            f"entity_id, entity_version, created_at) VALUES {rows}",
+            params,
+        )
     elapsed = time.perf_counter() - started
     store.close()
     return elapsed, len(commands)
 
 
 # -- 2. batched append (one unit of work) -------------------------------------------
+
 
 def batched_eslab(aggregates: int, per: int) -> Timing:
     store = EventStore(_tmp() / "s.duckdb")
@@ -205,6 +215,7 @@ def seed_peer(path: Path) -> Timing:
 
 # -- 3. load a 10k-event stream from the big store -----------------------------------
 
+
 def load_eslab(path: Path) -> Timing:
     with EventStore(path, read_only=True) as store:
         repo = AggregateRepository(store, Restaurant)
@@ -229,10 +240,15 @@ def fetch_floor(path: Path) -> Timing:
     """DuckDB's floor for the load: fetch the stream's rows as tuples, decode nothing."""
     with EventStore(path, read_only=True) as store:
         started = time.perf_counter()
-        rows = store.cursor().execute(
-            "SELECT event_type, schema_version, event_data, entity_version FROM events "
-            "WHERE entity_id = ? AND entity_type = ? ORDER BY entity_version",
-            ["r0", "Restaurant"]).fetchall()
+        rows = (
+            store.cursor()
+            .execute(
+                "SELECT event_type, schema_version, event_data, entity_version FROM events "
+                "WHERE entity_id = ? AND entity_type = ? ORDER BY entity_version",
+                ["r0", "Restaurant"],
+            )
+            .fetchall()
+        )
         elapsed = time.perf_counter() - started
     return elapsed, len(rows)
 
@@ -321,6 +337,7 @@ def revenue_peer(path: Path) -> Timing:
 
 # -- the lock choice (issue 2): UNIQUE key vs the entities compare-and-set -------------
 
+
 def lock_unique_key(commands: int = 2000) -> Timing:
     store = EventStore(_tmp() / "u.duckdb")
     store.append("Restaurant", "r", [OrderPlacedLike()], 0)
@@ -335,21 +352,29 @@ def lock_unique_key(commands: int = 2000) -> Timing:
 def lock_entities_cas(commands: int = 2000) -> Timing:
     """The book's way: BEGIN; UPDATE entities … WHERE entity_version = <read>; INSERT; COMMIT."""
     con = duckdb.connect(str(_tmp() / "c.duckdb"))
-    con.execute("CREATE TABLE entities (entity_type VARCHAR, entity_id VARCHAR, "
-                "entity_version BIGINT, PRIMARY KEY (entity_type, entity_id))")
-    con.execute("CREATE TABLE events (event_id VARCHAR PRIMARY KEY, event_type VARCHAR, "
-                "event_data JSON, entity_type VARCHAR, entity_id VARCHAR, "
-                "entity_version BIGINT)")
+    con.execute(
+        "CREATE TABLE entities (entity_type VARCHAR, entity_id VARCHAR, "
+        "entity_version BIGINT, PRIMARY KEY (entity_type, entity_id))"
+    )
+    con.execute(
+        "CREATE TABLE events (event_id VARCHAR PRIMARY KEY, event_type VARCHAR, "
+        "event_data JSON, entity_type VARCHAR, entity_id VARCHAR, "
+        "entity_version BIGINT)"
+    )
     con.execute("INSERT INTO entities VALUES ('Restaurant', 'r', 0)")
     started = time.perf_counter()
     for v in range(commands):
         con.execute("BEGIN")
-        changed = con.execute("UPDATE entities SET entity_version = ? WHERE entity_type = ? "
-                              "AND entity_id = ? AND entity_version = ?",
-                              [v + 1, "Restaurant", "r", v]).fetchall()[0][0]
+        changed = con.execute(
+            "UPDATE entities SET entity_version = ? WHERE entity_type = ? "
+            "AND entity_id = ? AND entity_version = ?",
+            [v + 1, "Restaurant", "r", v],
+        ).fetchall()[0][0]
         assert changed == 1
-        con.execute("INSERT INTO events VALUES (?, 'OrderPlaced', ?, 'Restaurant', 'r', ?)",
-                    [str(uuid.uuid4()), '{"order_id":1,"total_cents":1}', v + 1])
+        con.execute(
+            "INSERT INTO events VALUES (?, 'OrderPlaced', ?, 'Restaurant', 'r', ?)",
+            [str(uuid.uuid4()), '{"order_id":1,"total_cents":1}', v + 1],
+        )
         con.execute("COMMIT")
     elapsed = time.perf_counter() - started
     con.close()
@@ -360,4 +385,3 @@ def OrderPlacedLike():  # type: ignore[no-untyped-def]  # noqa: N802
     from bench.domain import OrderPlaced
 
     return OrderPlaced(1, 1250)
-

@@ -1,11 +1,11 @@
 """Instructor tools: ``python -m eslab <command>``.
 
-  where            where each store lives (file stores; notebooks default to memory)
-  reset [NAME]     delete one workshop store, or all of them
-  seed             build the workshop datasets into file stores
-  check NOTEBOOK   run a notebook headless and print its self-check results
-  student-copies   regenerate the learner notebooks from notebooks/solutions/
-  glossary         print the Korean ↔ English glossary (Markdown)
+where            where each store lives (file stores; notebooks default to memory)
+reset [NAME]     delete one workshop store, or all of them
+seed             build the workshop datasets into file stores
+check NOTEBOOK   run a notebook headless and print its self-check results
+student-copies   regenerate the learner notebooks from notebooks/solutions/
+glossary         print the Korean ↔ English glossary (Markdown)
 """
 
 from __future__ import annotations
@@ -22,15 +22,19 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code is 0 on success."""
-    parser = argparse.ArgumentParser(prog="python -m eslab", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m eslab",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("where", help="where the stores live")
     reset = sub.add_parser("reset", help="delete workshop stores")
     reset.add_argument("name", nargs="?", help="one store (default: all)")
     seed = sub.add_parser("seed", help="build the workshop datasets")
-    seed.add_argument("--orders", type=int, default=0,
-                      help="also generate this many extra orders (deterministic)")
+    seed.add_argument(
+        "--orders", type=int, default=0, help="also generate this many extra orders (deterministic)"
+    )
     check = sub.add_parser("check", help="run a notebook and show its self-checks")
     check.add_argument("notebook", help="a path, or a number like 02")
     check.add_argument("--timeout", type=int, default=300)
@@ -44,8 +48,10 @@ def _where(args: argparse.Namespace) -> int:
     print(f"File stores live in {workshop.stores_dir()} (set ESLAB_STORES to move them).")
     for path in workshop.list_stores():
         print(f"  {path.name:30} {path.stat().st_size / 1e6:8.1f} MB")
-    print("Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
-          "Kernel → Restart resets them.")
+    print(
+        "Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
+        "Kernel → Restart resets them."
+    )
     return 0
 
 
@@ -70,15 +76,24 @@ def _check(args: argparse.Namespace) -> int:
 
     path = _find_notebook(args.notebook)
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=args.timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         print(f"✗ {path.name} stopped with an error:\n{str(exc)[-1500:]}")
         return 1
-    results = [line for cell in nb.cells if cell.cell_type == "code"
-               for line in _texts(cell) if line.startswith(("✓", "✗"))]
+    results = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in _texts(cell)
+        if line.startswith(("✓", "✗"))
+    ]
     print(f"{path.name}: ran every cell.")
     print("\n".join(results) or "(no self-checks found)")
     return 0 if results and all(r.startswith("✓") for r in results) else 1
@@ -117,8 +132,14 @@ def _glossary(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"where": _where, "reset": _reset, "seed": _seed, "check": _check,
-            "student-copies": _student_copies, "glossary": _glossary}
+COMMANDS = {
+    "where": _where,
+    "reset": _reset,
+    "seed": _seed,
+    "check": _check,
+    "student-copies": _student_copies,
+    "glossary": _glossary,
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

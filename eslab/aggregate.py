@@ -115,8 +115,10 @@ def collect_handlers(cls: type, kind: str) -> dict[type, Callable[..., Any]]:
             hints = typing.get_type_hints(func)
             params = [p for p in inspect.signature(func).parameters if p != "self"]
             if not params or params[0] not in hints:
-                raise TypeError(f"{cls.__name__}.{name} needs a type annotation on its "
-                                "argument, e.g. (self, command: CreateOrder).")
+                raise TypeError(
+                    f"{cls.__name__}.{name} needs a type annotation on its "
+                    "argument, e.g. (self, command: CreateOrder)."
+                )
             table[hints[params[0]]] = func
     return table
 
@@ -177,24 +179,38 @@ class AggregateRepository(Generic[A]):
         self.last_events_read = 0
         """How many events the most recent ``find`` replayed (after any snapshot)."""
 
-    def save(self, command: object, *, entity_id: str | None = None,
-             metadata: EventMetadata | None = None, uow: UnitOfWork | None = None) -> A:
+    def save(
+        self,
+        command: object,
+        *,
+        entity_id: str | None = None,
+        metadata: EventMetadata | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> A:
         """Create an aggregate: default constructor, ``process(command)``, apply, append."""
         aggregate = self.aggregate_class()
         events = aggregate.process(command)
         if not events:
             raise CommandRejectedError(
                 f"{type(command).__name__} produced no events, so there is nothing to save: a "
-                f"new {self.entity_type} must start with at least one event.")
+                f"new {self.entity_type} must start with at least one event."
+            )
         aggregate = self.aggregate_class.replay(events, aggregate)
         aggregate.id = entity_id or self.id_factory()
         target = uow or self.store
-        aggregate.version = target.append(self.entity_type, aggregate.id, events, 0,
-                                          metadata=metadata)
+        aggregate.version = target.append(
+            self.entity_type, aggregate.id, events, 0, metadata=metadata
+        )
         return aggregate
 
-    def find(self, entity_id: str, *, version: int | None = None,
-             as_of: datetime | None = None, uow: UnitOfWork | None = None) -> A:
+    def find(
+        self,
+        entity_id: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> A:
         """Load an aggregate by replaying its events (from a snapshot when there is one).
 
         ``version=N`` or ``as_of=datetime`` travel back in time.
@@ -204,8 +220,9 @@ class AggregateRepository(Generic[A]):
             found = self.snapshots.load(self, entity_id, version)
             if found is not None:
                 aggregate, after = found
-        events, last = self.store.load_events(self.entity_type, entity_id, after_version=after,
-                                              up_to_version=version, as_of=as_of)
+        events, last = self.store.load_events(
+            self.entity_type, entity_id, after_version=after, up_to_version=version, as_of=as_of
+        )
         self.last_events_read = len(events)
         if aggregate is None and not events:
             travelled = version is not None or as_of is not None
@@ -214,13 +231,20 @@ class AggregateRepository(Generic[A]):
         aggregate = self.aggregate_class.replay(events, aggregate)
         if uow is not None:
             aggregate = self.aggregate_class.replay(
-                uow.pending_events(self.entity_type, entity_id), aggregate)
+                uow.pending_events(self.entity_type, entity_id), aggregate
+            )
             last = uow.pending_version(self.entity_type, entity_id) or last
         aggregate.id, aggregate.version = entity_id, max(last, after)
         return aggregate
 
-    def update(self, entity_id: str, command: object, *,
-               metadata: EventMetadata | None = None, uow: UnitOfWork | None = None) -> A:
+    def update(
+        self,
+        entity_id: str,
+        command: object,
+        *,
+        metadata: EventMetadata | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> A:
         """Load, ``process(command)``, apply and append with the version read.
 
         On :class:`ConcurrencyError` it reloads and retries up to ``self.retries`` times
@@ -228,9 +252,14 @@ class AggregateRepository(Generic[A]):
         """
         return self.update_with_result(entity_id, command, metadata=metadata, uow=uow).aggregate
 
-    def update_with_result(self, entity_id: str, command: object, *,
-                           metadata: EventMetadata | None = None,
-                           uow: UnitOfWork | None = None) -> UpdateResult[A]:
+    def update_with_result(
+        self,
+        entity_id: str,
+        command: object,
+        *,
+        metadata: EventMetadata | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> UpdateResult[A]:
         """Like :meth:`update`, returning the events written and the retries used."""
         attempt = 0
         while True:
@@ -242,8 +271,9 @@ class AggregateRepository(Generic[A]):
             expected = aggregate.version
             try:
                 target = uow or self.store
-                new_version = target.append(self.entity_type, entity_id, events, expected,
-                                            metadata=metadata)
+                new_version = target.append(
+                    self.entity_type, entity_id, events, expected, metadata=metadata
+                )
             except ConcurrencyError:
                 self.total_conflicts += 1
                 if attempt >= self.retries or uow is not None:

@@ -124,8 +124,9 @@ class EventMetadata:
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> EventMetadata:
         d = dict(d or {})
-        known = {k: d.pop(k, None) for k in ("correlation_id", "causation_id",
-                                             "triggering_message_id")}
+        known = {
+            k: d.pop(k, None) for k in ("correlation_id", "causation_id", "triggering_message_id")
+        }
         return cls(**known, extra=d)
 
 

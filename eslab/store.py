@@ -129,22 +129,43 @@ class UnitOfWork:
         if pending is not None and pending != expected_version:
             raise ConcurrencyError(entity_type, entity_id, expected_version, pending)
         append = self.store.prepare(
-            entity_type, entity_id, events, expected_version,
-            metadata=metadata, triggering_event=triggering_event,
+            entity_type,
+            entity_id,
+            events,
+            expected_version,
+            metadata=metadata,
+            triggering_event=triggering_event,
         )
         self.appends.append(append)
         return append.new_version
 
     def pending_version(self, entity_type: str, entity_id: str) -> int | None:
         """The version a stream will have after this unit of work, if it touches it."""
-        versions = [a.new_version for a in self.appends
-                    if (a.entity_type, a.entity_id) == (entity_type, entity_id)]
+        versions = [
+            a.new_version
+            for a in self.appends
+            if (a.entity_type, a.entity_id) == (entity_type, entity_id)
+        ]
         return versions[-1] if versions else None
 
     def pending_events(self, entity_type: str, entity_id: str) -> list[Event]:
         """The events queued for one stream, in order."""
-        return [e for a in self.appends if (a.entity_type, a.entity_id) == (entity_type, entity_id)
-                for e in a.events]
+        return [
+            e
+            for a in self.appends
+            if (a.entity_type, a.entity_id) == (entity_type, entity_id)
+            for e in a.events
+        ]
+
+    def discard_appends(self) -> None:
+        """Drop the queued appends (and snapshots); keep processed messages and statements.
+
+        For a command that was refused when its message id and the reply must still be
+        recorded: the refusal writes no business events, but the message counts as
+        handled. Queued snapshots go too, as they may describe the dropped events.
+        """
+        self.appends.clear()
+        self.snapshots.clear()
 
     def record_processed(self, consumer_id: str, message_id: str) -> None:
         """Insert (consumer_id, message_id) into ``processed_messages`` with the events."""
@@ -208,8 +229,12 @@ class EventStore:
         where = str(self.path) if self.path else "memory"
         return f"EventStore({where!r}{', read_only' if self.read_only else ''})"
 
-    def _run(self, sql: str, params: dict[str, Any] | list[Any] | None = None,
-             cur: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    def _run(
+        self,
+        sql: str,
+        params: dict[str, Any] | list[Any] | None = None,
+        cur: duckdb.DuckDBPyConnection | None = None,
+    ) -> duckdb.DuckDBPyConnection:
         cur = cur or self.cursor()
         if self.trace is None:
             return cur.execute(sql, params or [])
@@ -248,7 +273,8 @@ class EventStore:
             raise InvalidEventsError(
                 f"append() needs a non-empty list of events for {entity_type} {entity_id!r}, "
                 f"got {events!r:.80}. A command that changes nothing should return no "
-                "events, and then there is nothing to append.")
+                "events, and then there is nothing to append."
+            )
         data = []
         for i, event in enumerate(events):
             payload = events_module.serialize(event)
@@ -299,8 +325,14 @@ class EventStore:
         :class:`StreamExistsError` / :class:`EntityNotFoundError` for create/update of a
         stream that exists / does not exist. Either all events are written or none.
         """
-        pending = self.prepare(entity_type, entity_id, events, expected_version,
-                               metadata=metadata, triggering_event=triggering_event)
+        pending = self.prepare(
+            entity_type,
+            entity_id,
+            events,
+            expected_version,
+            metadata=metadata,
+            triggering_event=triggering_event,
+        )
         with self._write_lock:
             self._check_heads([pending])
             try:
@@ -346,8 +378,13 @@ class EventStore:
         if uow.processed:
             self._run(
                 "INSERT INTO processed_messages SELECT unnest($c), unnest($m), $t",
-                {"c": [c for c, _ in uow.processed], "m": [m for _, m in uow.processed],
-                 "t": self.clock()}, cur=cur)
+                {
+                    "c": [c for c, _ in uow.processed],
+                    "m": [m for _, m in uow.processed],
+                    "t": self.clock(),
+                },
+                cur=cur,
+            )
         if uow.appends:
             rows: dict[str, list[Any]] = {k: [] for k in uow.appends[0].rows}
             for a in uow.appends:
@@ -362,8 +399,12 @@ class EventStore:
     def _check_heads(self, appends: Sequence[PendingAppend]) -> None:
         """Refuse expected versions above a stream's head (they would leave a gap)."""
         appends = _first_per_stream(appends)
-        unsure = [a for a in appends if a.expected_version > 0
-                  and self._heads.get((a.entity_type, a.entity_id), -1) < a.expected_version]
+        unsure = [
+            a
+            for a in appends
+            if a.expected_version > 0
+            and self._heads.get((a.entity_type, a.entity_id), -1) < a.expected_version
+        ]
         if not unsure:
             return
         heads = self.heads([(a.entity_type, a.entity_id) for a in unsure])
@@ -371,19 +412,26 @@ class EventStore:
             actual = heads.get((a.entity_type, a.entity_id), 0)
             if actual == 0:
                 raise EntityNotFoundError(
-                    a.entity_type, a.entity_id,
+                    a.entity_type,
+                    a.entity_id,
                     f"You appended with expected_version={a.expected_version}; to create the "
-                    "stream use expected_version=0.")
+                    "stream use expected_version=0.",
+                )
             if actual > a.expected_version:
                 raise ConcurrencyError(a.entity_type, a.entity_id, a.expected_version, actual)
             if actual < a.expected_version:
                 raise WrongExpectedVersionError(
                     f"{a.entity_type} {a.entity_id!r} is at version {actual}, but you expected "
                     f"{a.expected_version}: that version does not exist yet. Use the version "
-                    "you loaded (aggregate.version), never a guess.")
+                    "you loaded (aggregate.version), never a guess."
+                )
 
-    def _translate(self, exc: duckdb.Error, appends: Sequence[PendingAppend],
-                   processed: Sequence[tuple[str, str]] = ()) -> Exception:
+    def _translate(
+        self,
+        exc: duckdb.Error,
+        appends: Sequence[PendingAppend],
+        processed: Sequence[tuple[str, str]] = (),
+    ) -> Exception:
         """Turn a DuckDB error into the eslab error a learner can act on."""
         text = str(exc)
         if isinstance(exc, duckdb.IOException | duckdb.TransactionException) and (
@@ -391,17 +439,20 @@ class EventStore:
         ):
             return StorageFullError(
                 f"The disk is full (or the file-size limit reached) while writing {self}: "
-                f"{text.splitlines()[0]}. Nothing of this append was kept; free space and retry.")
+                f"{text.splitlines()[0]}. Nothing of this append was kept; free space and retry."
+            )
         clash = isinstance(exc, duckdb.ConstraintException) or (
             isinstance(exc, duckdb.TransactionException)
-            and ("constraint" in text.lower() or "Conflict" in text))
+            and ("constraint" in text.lower() or "Conflict" in text)
+        )
         if not clash:
             return exc
         if "processed_messages" in text or (processed and not _mentions_events(text)):
             consumer, message = _find_processed_clash(text, processed)
             return DuplicateMessageError(
                 f"Consumer {consumer!r} already processed message {message!r}: this is a "
-                "redelivery, so nothing was written (that is what makes it idempotent).")
+                "redelivery, so nothing was written (that is what makes it idempotent)."
+            )
         appends = _first_per_stream(appends)
         heads = self.heads([(a.entity_type, a.entity_id) for a in appends])
         for a in appends:
@@ -428,14 +479,21 @@ class EventStore:
         cols = set(getattr(table, "column_names", None) or list(table.columns))
         needed = {"entity_type", "entity_id", "entity_version", "event_type", "event_data"}
         if missing := needed - cols:
-            raise ValueError(f"bulk_insert() needs the columns {sorted(missing)}; "
-                             f"the table has {sorted(cols)}.")
+            raise ValueError(
+                f"bulk_insert() needs the columns {sorted(missing)}; the table has {sorted(cols)}."
+            )
         optional = {
-            "event_id": "uuid()::VARCHAR", "schema_version": "1", "metadata": "NULL",
-            "created_at": "$now", "triggering_event": "NULL",
+            "event_id": "uuid()::VARCHAR",
+            "schema_version": "1",
+            "metadata": "NULL",
+            "created_at": "$now",
+            "triggering_event": "NULL",
         }
-        select = ", ".join(sorted(needed)) + ", " + ", ".join(
-            f"{c}" if c in cols else f"{expr} AS {c}" for c, expr in optional.items())
+        select = (
+            ", ".join(sorted(needed))
+            + ", "
+            + ", ".join(f"{c}" if c in cols else f"{expr} AS {c}" for c, expr in optional.items())
+        )
         names = ", ".join(sorted(needed)) + ", " + ", ".join(optional)
         cur = self.cursor()
         cur.register("_eslab_bulk", table)
@@ -444,13 +502,16 @@ class EventStore:
                 params = {"now": self.clock()} if "$now" in select else {}
                 result = self._run(
                     f"INSERT INTO events ({names}) SELECT {select} FROM _eslab_bulk",
-                    params, cur=cur).fetchall()
+                    params,
+                    cur=cur,
+                ).fetchall()
         except duckdb.ConversionException as exc:
             raise SerializationError(f"bulk_insert(): event_data must be JSON text: {exc}") from exc
         except duckdb.ConstraintException as exc:
             raise EslabError(
                 f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
-                f"already stored; nothing was inserted. {str(exc).splitlines()[0]}") from exc
+                f"already stored; nothing was inserted. {str(exc).splitlines()[0]}"
+            ) from exc
         finally:
             cur.unregister("_eslab_bulk")
         self._heads.clear()
@@ -486,8 +547,9 @@ class EventStore:
         as_of: datetime | None = None,
     ) -> list[StoredEvent]:
         """The events of one stream in version order (optionally a slice of its history)."""
-        rows = self._load_rows(_EVENT_COLUMNS, entity_type, entity_id,
-                               after_version, up_to_version, as_of)
+        rows = self._load_rows(
+            _EVENT_COLUMNS, entity_type, entity_id, after_version, up_to_version, as_of
+        )
         return [_stored_event(r) for r in rows]
 
     def load_events(
@@ -500,8 +562,14 @@ class EventStore:
         as_of: datetime | None = None,
     ) -> tuple[list[Event], int]:
         """Just the decoded events and the last version read (the replay fast path)."""
-        rows = self._load_rows("event_type, schema_version, event_data, entity_version",
-                               entity_type, entity_id, after_version, up_to_version, as_of)
+        rows = self._load_rows(
+            "event_type, schema_version, event_data, entity_version",
+            entity_type,
+            entity_id,
+            after_version,
+            up_to_version,
+            as_of,
+        )
         if not rows:
             return [], after_version
         decode = events_module.deserialize
@@ -509,15 +577,25 @@ class EventStore:
         last = rows[-1][3]
         if up_to_version is None and as_of is None:
             self._heads[(entity_type, entity_id)] = max(
-                last, self._heads.get((entity_type, entity_id), 0))
+                last, self._heads.get((entity_type, entity_id), 0)
+            )
         return events, last
 
-    def _load_rows(self, columns: str, entity_type: str, entity_id: str, after_version: int,
-                   up_to_version: int | None, as_of: datetime | None) -> list[tuple[Any, ...]]:
+    def _load_rows(
+        self,
+        columns: str,
+        entity_type: str,
+        entity_id: str,
+        after_version: int,
+        up_to_version: int | None,
+        as_of: datetime | None,
+    ) -> list[tuple[Any, ...]]:
         _check_id("entity_type", entity_type)
         _check_id("entity_id", entity_id)
-        sql = (f"SELECT {columns} FROM events WHERE entity_id = $id AND entity_type = $type "
-               "AND entity_version > $after")
+        sql = (
+            f"SELECT {columns} FROM events WHERE entity_id = $id AND entity_type = $type "
+            "AND entity_version > $after"
+        )
         params: dict[str, Any] = {"id": entity_id, "type": entity_type, "after": after_version}
         if up_to_version is not None:
             sql += " AND entity_version <= $upto"
@@ -527,9 +605,15 @@ class EventStore:
             params["as_of"] = as_of
         return self._run(sql + " ORDER BY entity_version", params).fetchall()
 
-    def read_all(self, after_position: int = 0, limit: int | None = None,
-                 entity_type: str | None = None, *, up_to_position: int | None = None,
-                 event_types: Sequence[str] | None = None) -> list[StoredEvent]:
+    def read_all(
+        self,
+        after_position: int = 0,
+        limit: int | None = None,
+        entity_type: str | None = None,
+        *,
+        up_to_position: int | None = None,
+        event_types: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
         """Every event after ``after_position`` in global order (the ``$all`` log).
 
         Narrow it with ``entity_type``, ``event_types`` (a list of type names) and
@@ -556,12 +640,15 @@ class EventStore:
         """The highest global position written so far (0 for an empty store)."""
         return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
 
-    def to_dataframe(self, entity_type: str | None = None, entity_id: str | None = None,
-                     after_position: int = 0) -> pd.DataFrame:
+    def to_dataframe(
+        self, entity_type: str | None = None, entity_id: str | None = None, after_position: int = 0
+    ) -> pd.DataFrame:
         """The events table (or one stream's rows) as a pandas DataFrame."""
-        sql = ("SELECT position, entity_type, entity_id, entity_version, event_type, "
-               "schema_version, event_data, metadata, created_at, published, triggering_event, "
-               "event_id FROM events WHERE position > $after")
+        sql = (
+            "SELECT position, entity_type, entity_id, entity_version, event_type, "
+            "schema_version, event_data, metadata, created_at, published, triggering_event, "
+            "event_id FROM events WHERE position > $after"
+        )
         params: dict[str, Any] = {"after": after_position}
         for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
             if value is not None:
@@ -575,33 +662,65 @@ class EventStore:
 
     # -- snapshots ---------------------------------------------------------------------
 
-    def save_snapshot(self, entity_type: str, entity_id: str, entity_version: int,
-                      snapshot_type: str, snapshot_json: str, snapshot_version: int = 1,
-                      triggering_events: list[str] | None = None) -> None:
+    def save_snapshot(
+        self,
+        entity_type: str,
+        entity_id: str,
+        entity_version: int,
+        snapshot_type: str,
+        snapshot_json: str,
+        snapshot_version: int = 1,
+        triggering_events: list[str] | None = None,
+    ) -> None:
         """Store a snapshot row (replacing one at the same version)."""
         self._check_writable()
         with self._write_lock:
-            self._insert_snapshot(self.cursor(), entity_type=entity_type, entity_id=entity_id,
-                                  entity_version=entity_version, snapshot_type=snapshot_type,
-                                  snapshot_json=snapshot_json, snapshot_version=snapshot_version,
-                                  triggering_events=triggering_events)
+            self._insert_snapshot(
+                self.cursor(),
+                entity_type=entity_type,
+                entity_id=entity_id,
+                entity_version=entity_version,
+                snapshot_type=snapshot_type,
+                snapshot_json=snapshot_json,
+                snapshot_version=snapshot_version,
+                triggering_events=triggering_events,
+            )
 
-    def _insert_snapshot(self, cur: duckdb.DuckDBPyConnection, *, entity_type: str,
-                         entity_id: str, entity_version: int, snapshot_type: str,
-                         snapshot_json: str, snapshot_version: int = 1,
-                         triggering_events: list[str] | None = None) -> None:
+    def _insert_snapshot(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        entity_type: str,
+        entity_id: str,
+        entity_version: int,
+        snapshot_type: str,
+        snapshot_json: str,
+        snapshot_version: int = 1,
+        triggering_events: list[str] | None = None,
+    ) -> None:
         self._run(
             "INSERT OR REPLACE INTO snapshots VALUES ($t, $i, $v, $st, $sv, $json, $trig, $now)",
-            {"t": entity_type, "i": entity_id, "v": entity_version, "st": snapshot_type,
-             "sv": snapshot_version, "json": snapshot_json,
-             "trig": json.dumps(triggering_events) if triggering_events else None,
-             "now": self.clock()}, cur=cur)
+            {
+                "t": entity_type,
+                "i": entity_id,
+                "v": entity_version,
+                "st": snapshot_type,
+                "sv": snapshot_version,
+                "json": snapshot_json,
+                "trig": json.dumps(triggering_events) if triggering_events else None,
+                "now": self.clock(),
+            },
+            cur=cur,
+        )
 
-    def latest_snapshot(self, entity_type: str, entity_id: str,
-                        max_version: int | None = None) -> dict[str, Any] | None:
+    def latest_snapshot(
+        self, entity_type: str, entity_id: str, max_version: int | None = None
+    ) -> dict[str, Any] | None:
         """The newest snapshot row at or below ``max_version`` (None if there is none)."""
-        sql = ("SELECT entity_version, snapshot_type, snapshot_version, snapshot_json, "
-               "triggering_events FROM snapshots WHERE entity_type = $t AND entity_id = $i")
+        sql = (
+            "SELECT entity_version, snapshot_type, snapshot_version, snapshot_json, "
+            "triggering_events FROM snapshots WHERE entity_type = $t AND entity_id = $i"
+        )
         params: dict[str, Any] = {"t": entity_type, "i": entity_id}
         if max_version is not None:
             sql += " AND entity_version <= $v"
@@ -609,8 +728,13 @@ class EventStore:
         row = self._run(sql + " ORDER BY entity_version DESC LIMIT 1", params).fetchone()
         if row is None:
             return None
-        keys = ("entity_version", "snapshot_type", "snapshot_version", "snapshot_json",
-                "triggering_events")
+        keys = (
+            "entity_version",
+            "snapshot_type",
+            "snapshot_version",
+            "snapshot_json",
+            "triggering_events",
+        )
         snap = dict(zip(keys, row, strict=True))
         snap["triggering_events"] = json.loads(snap["triggering_events"] or "[]")
         return snap
@@ -619,8 +743,11 @@ class EventStore:
 
     def unpublished(self, limit: int = 100) -> list[StoredEvent]:
         """``SELECT * FROM events WHERE published = false ORDER BY position`` (the poller)."""
-        rows = self._run(f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published "
-                         "ORDER BY position LIMIT $limit", {"limit": limit}).fetchall()
+        rows = self._run(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published "
+            "ORDER BY position LIMIT $limit",
+            {"limit": limit},
+        ).fetchall()
         return [_stored_event(r) for r in rows]
 
     def mark_published(self, positions: Sequence[int]) -> int:
@@ -629,15 +756,22 @@ class EventStore:
         if not positions:
             return 0
         with self._write_lock:
-            rows = self._run("UPDATE events SET published = true WHERE position IN "
-                             "(SELECT unnest($p))", {"p": list(positions)}).fetchall()
+            rows = self._run(
+                "UPDATE events SET published = true WHERE position IN (SELECT unnest($p))",
+                {"p": list(positions)},
+            ).fetchall()
         return int(rows[0][0]) if rows else 0
 
     def was_processed(self, consumer_id: str, message_id: str) -> bool:
         """Has ``consumer_id`` already recorded ``message_id`` in ``processed_messages``?"""
-        return self._run("SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
-                         "AND message_id = $m", {"c": consumer_id, "m": message_id}
-                         ).fetchone()[0] > 0
+        return (
+            self._run(
+                "SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
+                "AND message_id = $m",
+                {"c": consumer_id, "m": message_id},
+            ).fetchone()[0]
+            > 0
+        )
 
     def checkpoint(self, name: str) -> int:
         """Where the reader ``name`` got to in the log (0 if it never ran)."""
@@ -648,14 +782,17 @@ class EventStore:
         """Remember that reader ``name`` has handled everything up to ``position``."""
         self._check_writable()
         with self._write_lock:
-            self._run("INSERT OR REPLACE INTO checkpoints VALUES ($n, $p, $t)",
-                      {"n": name, "p": position, "t": self.clock()})
+            self._run(
+                "INSERT OR REPLACE INTO checkpoints VALUES ($n, $p, $t)",
+                {"n": name, "p": position, "t": self.clock()},
+            )
 
     def _check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyStoreError(
                 f"{self} was opened read-only, so nothing can be written. Open it with "
-                "EventStore(path) (read-write) in one process to append.")
+                "EventStore(path) (read-write) in one process to append."
+            )
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -667,8 +804,9 @@ def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise ValueError("An in-memory store cannot be read-only: there is nothing to read.")
         return duckdb.connect(":memory:")
     if read_only and not path.exists():
-        raise EntityNotFoundError("store file", str(path),
-                                  "A read-only store must exist: create it read-write first.")
+        raise EntityNotFoundError(
+            "store file", str(path), "A read-only store must exist: create it read-write first."
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True) if not read_only else None
         return duckdb.connect(str(path), read_only=read_only)
@@ -697,14 +835,16 @@ def _check_id(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidIdError(
             f"{name} must be a non-empty str, got {value!r:.80} ({type(value).__name__}). "
-            "Use e.g. str(uuid4()) or a readable name like 'order-42'.")
+            "Use e.g. str(uuid4()) or a readable name like 'order-42'."
+        )
 
 
 def _check_expected_version(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise WrongExpectedVersionError(
             f"expected_version must be an int ≥ 0 (0 = create the stream), got {value!r} "
-            f"({type(value).__name__}). Pass the version you loaded: aggregate.version.")
+            f"({type(value).__name__}). Pass the version you loaded: aggregate.version."
+        )
 
 
 def _first_per_stream(appends: Sequence[PendingAppend]) -> list[PendingAppend]:
@@ -727,11 +867,31 @@ def _find_processed_clash(text: str, processed: Sequence[tuple[str, str]]) -> tu
 
 
 def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
-    (position, event_id, entity_type, entity_id, entity_version, event_type, schema_version,
-     event_data, metadata, created_at, published, triggering_event) = row
+    (
+        position,
+        event_id,
+        entity_type,
+        entity_id,
+        entity_version,
+        event_type,
+        schema_version,
+        event_data,
+        metadata,
+        created_at,
+        published,
+        triggering_event,
+    ) = row
     return StoredEvent(
-        position=position, event_id=event_id, entity_type=entity_type, entity_id=entity_id,
-        entity_version=entity_version, event_type=event_type, schema_version=schema_version,
+        position=position,
+        event_id=event_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        entity_version=entity_version,
+        event_type=event_type,
+        schema_version=schema_version,
         event=events_module.deserialize(event_type, schema_version, event_data),
         metadata=EventMetadata.from_dict(json.loads(metadata) if metadata else None),
-        created_at=created_at, published=published, triggering_event=triggering_event)
+        created_at=created_at,
+        published=published,
+        triggering_event=triggering_event,
+    )

@@ -39,7 +39,7 @@ def student_source(source: str) -> str:
         elif inside:
             continue
         elif stripped.startswith(STUB):
-            out.append(indent + stripped[len(STUB):])
+            out.append(indent + stripped[len(STUB) :])
         else:
             out.append(line)
     if inside:

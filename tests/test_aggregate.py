@@ -173,6 +173,5 @@ def test_replay_skips_pseudo_events_without_an_apply_method() -> None:
         pseudo = True
         note: str
 
-    events = [*BankAccount().process(OpenAccount("ann", 10)), Noted("handled"),
-              MoneyDeposited(5)]
+    events = [*BankAccount().process(OpenAccount("ann", 10)), Noted("handled"), MoneyDeposited(5)]
     assert BankAccount.replay(events).balance == 15

@@ -38,8 +38,9 @@ def test_store_names_cannot_escape_the_folder(stores: Path) -> None:
 
 
 def test_glossary_file_is_in_step_and_points_at_real_notebooks() -> None:
-    assert (ROOT / "notebooks" / "GLOSSARY.md").read_text(encoding="utf-8") == \
-        glossary.markdown(), "regenerate: python -m eslab glossary > notebooks/GLOSSARY.md"
+    assert (ROOT / "notebooks" / "GLOSSARY.md").read_text(
+        encoding="utf-8"
+    ) == glossary.markdown(), "regenerate: python -m eslab glossary > notebooks/GLOSSARY.md"
     numbers = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     missing = sorted({t.notebook for t in glossary.TERMS} - numbers)
     assert not missing, f"the glossary points at notebooks that do not exist: {missing}"

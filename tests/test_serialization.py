@@ -44,10 +44,19 @@ class Everything(eslab.Event):
 
 
 SAMPLE = Everything(
-    text="café ☕", count=3, price=Decimal("12.50"), at=datetime(2024, 5, 1, 9, 30, 15, 123),
-    day=date(2024, 5, 1), ref=uuid.UUID(int=7), colour=Colour.BLUE,
-    points=[Point(1, 2), Point(3, 4)], by_name={"home": Point(0, 0)}, maybe=Point(5, 6),
-    tags=("a", "b"), extra={"k": 1})
+    text="café ☕",
+    count=3,
+    price=Decimal("12.50"),
+    at=datetime(2024, 5, 1, 9, 30, 15, 123),
+    day=date(2024, 5, 1),
+    ref=uuid.UUID(int=7),
+    colour=Colour.BLUE,
+    points=[Point(1, 2), Point(3, 4)],
+    by_name={"home": Point(0, 0)},
+    maybe=Point(5, 6),
+    tags=("a", "b"),
+    extra={"k": 1},
+)
 
 
 def test_every_supported_type_round_trips() -> None:
@@ -74,8 +83,12 @@ def test_json_is_plain_and_queryable() -> None:
 
 @pytest.mark.parametrize(
     ("value", "words"),
-    [(object(), "builtins.object"), ({1: "a"}, "key of type int"), (float("nan"), "NaN"),
-     ({1, 2j}, "complex")],
+    [
+        (object(), "builtins.object"),
+        ({1: "a"}, "key of type int"),
+        (float("nan"), "NaN"),
+        ({1, 2j}, "complex"),
+    ],
 )
 def test_unknown_types_are_named(value: object, words: str) -> None:
     @dataclass(frozen=True)

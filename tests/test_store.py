@@ -33,8 +33,11 @@ def test_append_creates_stream_and_returns_new_version(store: EventStore) -> Non
     assert store.append("BankAccount", "a", [MoneyDeposited(1), MoneyDeposited(2)], 1) == 3
     loaded = store.load("BankAccount", "a")
     assert [e.entity_version for e in loaded] == [1, 2, 3]
-    assert [e.event for e in loaded] == [AccountOpened("ann", 5), MoneyDeposited(1),
-                                         MoneyDeposited(2)]
+    assert [e.event for e in loaded] == [
+        AccountOpened("ann", 5),
+        MoneyDeposited(1),
+        MoneyDeposited(2),
+    ]
     assert store.head("BankAccount", "a") == 3
 
 
@@ -106,19 +109,21 @@ def test_read_all_is_in_global_order_and_positions_increase(store: EventStore) -
     store.append("BankAccount", "b", [AccountOpened("bob", 5)], 0)
     store.append("BankAccount", "a", [MoneyDeposited(1)], 1)
     everything = store.read_all()
-    assert [(e.entity_id, e.entity_version) for e in everything] == [("a", 1), ("b", 1),
-                                                                     ("a", 2)]
+    assert [(e.entity_id, e.entity_version) for e in everything] == [("a", 1), ("b", 1), ("a", 2)]
     assert [e.position for e in everything] == sorted(e.position for e in everything)
-    assert [e.entity_id for e in store.read_all(after_position=everything[0].position)] == \
-        ["b", "a"]
+    assert [e.entity_id for e in store.read_all(after_position=everything[0].position)] == [
+        "b",
+        "a",
+    ]
     assert store.last_position() == everything[-1].position
     frame = store.to_dataframe(entity_id="a")
     assert list(frame["entity_version"]) == [1, 2]
 
 
 def test_metadata_and_clock_are_stored(store: EventStore) -> None:
-    meta = eslab.EventMetadata(correlation_id="saga-1", causation_id="m-0",
-                               triggering_message_id="m-1")
+    meta = eslab.EventMetadata(
+        correlation_id="saga-1", causation_id="m-0", triggering_message_id="m-1"
+    )
     store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0, metadata=meta)
     stored = store.load("BankAccount", "a")[0]
     assert stored.metadata.correlation_id == "saga-1"
@@ -161,7 +166,8 @@ def test_unit_of_work_records_processed_messages_atomically(store: EventStore) -
 
 
 def test_clash_at_commit_between_open_transactions_is_a_concurrency_error(
-        store: EventStore) -> None:
+    store: EventStore,
+) -> None:
     """DuckDB reports a clash of two open transactions at COMMIT (TransactionException)."""
     store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0)
     first, second = store.cursor(), store._connection.cursor()
@@ -225,9 +231,15 @@ def test_outbox_and_checkpoints(store: EventStore) -> None:
 def test_bulk_insert_is_columnar_and_atomic(store: EventStore) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame({"entity_type": "BankAccount", "entity_id": "bulk",
-                          "entity_version": range(1, 1001), "event_type": "MoneyDeposited",
-                          "event_data": '{"amount": 1}'})
+    frame = pd.DataFrame(
+        {
+            "entity_type": "BankAccount",
+            "entity_id": "bulk",
+            "entity_version": range(1, 1001),
+            "event_type": "MoneyDeposited",
+            "event_data": '{"amount": 1}',
+        }
+    )
     assert store.bulk_insert(frame) == 1000
     assert len(store.load("BankAccount", "bulk")) == 1000
     with pytest.raises(eslab.EslabError, match="duplicate"):

@@ -18,13 +18,15 @@ def test_solution_is_replaced_by_the_stub() -> None:
 
 
 def test_indented_stubs_keep_their_indent() -> None:
-    source = "def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n" \
-             "    # STUB: return None"
+    source = (
+        "def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n    # STUB: return None"
+    )
     assert student_source(source) == "def f():\n    return None"
 
 
-@pytest.mark.parametrize("bad", ["# BEGIN SOLUTION\nx", "# END SOLUTION",
-                                 "# BEGIN SOLUTION\n# BEGIN SOLUTION"])
+@pytest.mark.parametrize(
+    "bad", ["# BEGIN SOLUTION\nx", "# END SOLUTION", "# BEGIN SOLUTION\n# BEGIN SOLUTION"]
+)
 def test_unbalanced_markers_are_errors(bad: str) -> None:
     with pytest.raises(ValueError, match="SOLUTION"):
         student_source(bad)
@@ -40,7 +42,8 @@ def test_learner_copy_is_in_step_with_its_master(master: Path) -> None:
     expected = student_notebook(nbformat.read(master, as_version=4))
     actual = nbformat.read(learner, as_version=4)
     assert [c.source for c in actual.cells] == [c.source for c in expected.cells], (
-        f"{learner.name} drifted from its master: run `python -m eslab student-copies`")
+        f"{learner.name} drifted from its master: run `python -m eslab student-copies`"
+    )
     masters_text = "\n".join(c.source for c in nbformat.read(master, as_version=4).cells)
     assert "# BEGIN SOLUTION" in masters_text, "every notebook ends with an exercise"
     assert "BEGIN SOLUTION" not in "\n".join(c.source for c in actual.cells)

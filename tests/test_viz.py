@@ -38,8 +38,9 @@ def test_one_lane_per_stream_and_a_colour_per_event_type(store: EventStore) -> N
 
 
 def test_highlight_and_marks_are_drawn(store: EventStore) -> None:
-    ax = timeline(store, highlight=2, marks=[Mark("BankAccount b", 5, "rejected", "Bob")],
-                  x="position").axes[0]
+    ax = timeline(
+        store, highlight=2, marks=[Mark("BankAccount b", 5, "rejected", "Bob")], x="position"
+    ).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "current event" in labels and "rejected append" in labels
     ax = timeline(store, marks={1: "snapshot"}).axes[0]
@@ -54,9 +55,16 @@ def test_time_axis_and_bad_x(store: EventStore) -> None:
 
 def test_many_events_draw_without_labels_and_cap_the_lanes() -> None:
     n = 10_000
-    frame = pd.DataFrame({"position": np.arange(n), "entity_type": "T",
-                          "entity_id": np.arange(n) % 100, "entity_version": np.arange(n) // 100 + 1,
-                          "event_type": "E", "created_at": pd.Timestamp("2024-01-01")})
+    frame = pd.DataFrame(
+        {
+            "position": np.arange(n),
+            "entity_type": "T",
+            "entity_id": np.arange(n) % 100,
+            "entity_version": np.arange(n) // 100 + 1,
+            "event_type": "E",
+            "created_at": pd.Timestamp("2024-01-01"),
+        }
+    )
     ax = timeline(frame, max_lanes=20).axes[0]
     assert len(ax.get_yticklabels()) == 20 and not ax.texts
     assert "(+80 more streams)" in ax.get_title()

@@ -23,20 +23,25 @@ def exercise_1(replay: Any) -> CheckResult:
     try:
         result = replay(_sample_events())
     except Exception as exc:  # the learner's code: report, don't raise
-        return hint(f"Your replay raised {type(exc).__name__}: {exc}. Start from BankAccount() "
-                    "and call .apply(event) for each event.")
+        return hint(
+            f"Your replay raised {type(exc).__name__}: {exc}. Start from BankAccount() "
+            "and call .apply(event) for each event."
+        )
     if not isinstance(result, BankAccount):
         return hint("Return the aggregate itself (a BankAccount), not a number.")
     if result.balance != 18 or result.owner != "Dana":
-        return hint("The state is off: apply *every* event, in order, to one instance made "
-                    "with the default constructor.")
+        return hint(
+            "The state is off: apply *every* event, in order, to one instance made "
+            "with the default constructor."
+        )
     if replay([]) != BankAccount():
         return hint("With no events, replay should give a fresh BankAccount().")
     return passed("That is the replay loop: new instance, apply each event.")
 
 
-def exercise_2(aggregate_class: Any, command: Any, repository_factory: Callable[..., Any]) \
-        -> CheckResult:
+def exercise_2(
+    aggregate_class: Any, command: Any, repository_factory: Callable[..., Any]
+) -> CheckResult:
     """A ``Counter`` aggregate whose ``Increment`` command raises a count through an event."""
     from eslab.aggregate import Aggregate
     from eslab.store import EventStore
@@ -47,8 +52,10 @@ def exercise_2(aggregate_class: Any, command: Any, repository_factory: Callable[
     try:
         events = probe.process(command)
     except Exception as exc:
-        return hint(f"process() raised {type(exc).__name__}. An aggregate finds its handler "
-                    "by the type annotated on a process_… method's argument.")
+        return hint(
+            f"process() raised {type(exc).__name__}. An aggregate finds its handler "
+            "by the type annotated on a process_… method's argument."
+        )
     if not events:
         return hint("process must return a list with one event that says what happened.")
     if getattr(probe, "count", None) != 0:
@@ -58,6 +65,8 @@ def exercise_2(aggregate_class: Any, command: Any, repository_factory: Callable[
     for _ in range(2):
         counter = repo.update("c", command)
     if getattr(counter, "count", None) != 3 or repo.find("c").count != 3:
-        return hint("After three Increment commands the replayed count should be 3: does "
-                    "apply_<…>(self, event) add to self.count?")
+        return hint(
+            "After three Increment commands the replayed count should be 3: does "
+            "apply_<…>(self, event) add to self.count?"
+        )
     return passed("process decides, apply changes state — and replay rebuilds it.")

@@ -187,9 +187,15 @@ class Order(Aggregate):
             raise reject("An order needs at least one line item.")
         if any(item.quantity <= 0 for item in command.line_items):
             raise reject("Every line item needs a quantity of 1 or more.")
-        return [OrderCreated(command.consumer_id, command.restaurant_id,
-                             list(command.line_items), order_total(command.line_items),
-                             command.delivery_address)]
+        return [
+            OrderCreated(
+                command.consumer_id,
+                command.restaurant_id,
+                list(command.line_items),
+                order_total(command.line_items),
+                command.delivery_address,
+            )
+        ]
 
     def apply_created(self, event: OrderCreated) -> None:
         self.state = OrderState.APPROVAL_PENDING
@@ -241,8 +247,10 @@ class Order(Aggregate):
         self.line_items, self.total = list(event.line_items), event.total
 
     def _revised_items(self, quantities: dict[str, int]) -> list[LineItem]:
-        items = [LineItem(i.menu_item_id, i.name, quantities.get(i.menu_item_id, i.quantity),
-                          i.price) for i in self.line_items]
+        items = [
+            LineItem(i.menu_item_id, i.name, quantities.get(i.menu_item_id, i.quantity), i.price)
+            for i in self.line_items
+        ]
         return [i for i in items if i.quantity > 0]
 
 

@@ -15,8 +15,13 @@ from pathlib import Path
 import matplotlib as mpl
 from matplotlib import font_manager
 
-SYSTEM_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Malgun Gothic",
-                "Apple SD Gothic Neo")
+SYSTEM_FONTS = (
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "NanumGothic",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+)
 
 
 def korean_font_family() -> str | None:

@@ -8,8 +8,8 @@ Readable with 10 events (labels on the dots) and with 10,000 (small dots, busies
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,32 @@ from eslab.viz.frame import events_frame
 
 MARK_STYLES: dict[str, dict[str, Any]] = {
     "rejected": {"marker": "X", "color": "#d62728", "s": 160, "label": "rejected append"},
-    "duplicate": {"marker": "o", "facecolors": "none", "edgecolors": "#ff7f0e", "s": 260,
-                  "linewidths": 2, "label": "duplicate delivery"},
+    "duplicate": {
+        "marker": "o",
+        "facecolors": "none",
+        "edgecolors": "#ff7f0e",
+        "s": 260,
+        "linewidths": 2,
+        "label": "duplicate delivery",
+    },
     "snapshot": {"marker": "D", "color": "#6a3d9a", "s": 90, "label": "snapshot"},
-    "compensation": {"marker": "o", "facecolors": "none", "edgecolors": "#d62728", "s": 260,
-                     "linewidths": 2, "linestyles": "--", "label": "compensation"},
-    "skipped": {"marker": "s", "facecolors": "none", "edgecolors": "#555555", "s": 200,
-                "linewidths": 2, "label": "skipped (missed)"},
+    "compensation": {
+        "marker": "o",
+        "facecolors": "none",
+        "edgecolors": "#d62728",
+        "s": 260,
+        "linewidths": 2,
+        "linestyles": "--",
+        "label": "compensation",
+    },
+    "skipped": {
+        "marker": "s",
+        "facecolors": "none",
+        "edgecolors": "#555555",
+        "s": 200,
+        "linewidths": 2,
+        "label": "skipped (missed)",
+    },
 }
 LABEL_LIMIT = 40
 """Up to this many events, each dot gets its version number."""
@@ -88,8 +107,15 @@ def timeline(
         ax.scatter(xs[chosen], ys[chosen], s=size, color=colour, label=event_type, zorder=3)
     if len(frame) <= LABEL_LIMIT:
         for xv, yv, v in zip(xs, ys, frame["entity_version"], strict=True):
-            ax.annotate(f"v{v}", (xv, yv), textcoords="offset points", xytext=(0, 11),
-                        ha="center", fontsize=7, color="#333333")
+            ax.annotate(
+                f"v{v}",
+                (xv, yv),
+                textcoords="offset points",
+                xytext=(0, 11),
+                ha="center",
+                fontsize=7,
+                color="#333333",
+            )
     for yv in range(len(lanes)):
         ax.axhline(yv, color="#dddddd", lw=0.8, zorder=1)
     _draw_marks(ax, frame, column, lane_of, highlight, marks)
@@ -101,8 +127,15 @@ def timeline(
     ax.set_title((title or "Event timeline") + (f"  (+{hidden} more streams)" if hidden else ""))
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles[:20], labels[:20], loc="upper left", bbox_to_anchor=(1.01, 1),
-                  fontsize=8, frameon=False, markerscale=max(1.0, 40 / size) ** 0.5)
+        ax.legend(
+            handles[:20],
+            labels[:20],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+            fontsize=8,
+            frameon=False,
+            markerscale=max(1.0, 40 / size) ** 0.5,
+        )
     return fig
 
 
@@ -127,14 +160,27 @@ def _short(name: str, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def _draw_marks(ax: Any, frame: pd.DataFrame, column: str, lane_of: dict[str, int],
-                highlight: int | Sequence[int] | None,
-                marks: dict[int, str] | Sequence[Mark] | None) -> None:
+def _draw_marks(
+    ax: Any,
+    frame: pd.DataFrame,
+    column: str,
+    lane_of: dict[str, int],
+    highlight: int | Sequence[int] | None,
+    marks: dict[int, str] | Sequence[Mark] | None,
+) -> None:
     if highlight is not None:
         wanted = [highlight] if isinstance(highlight, int | np.integer) else list(highlight)
         rows = frame[frame["position"].isin(wanted)]
-        ax.scatter(rows[column], rows["stream"].map(lane_of), s=420, facecolors="none",
-                   edgecolors="black", linewidths=2.5, zorder=4, label="current event")
+        ax.scatter(
+            rows[column],
+            rows["stream"].map(lane_of),
+            s=420,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=2.5,
+            zorder=4,
+            label="current event",
+        )
     if not marks:
         return
     points: dict[str, list[tuple[Any, float]]] = {}
@@ -147,10 +193,17 @@ def _draw_marks(ax: Any, frame: pd.DataFrame, column: str, lane_of: dict[str, in
             if mark.stream in lane_of:
                 points.setdefault(mark.kind, []).append((mark.x, lane_of[mark.stream]))
                 if mark.label:
-                    ax.annotate(mark.label, (mark.x, lane_of[mark.stream]), xytext=(0, -16),
-                                textcoords="offset points", ha="center", fontsize=7,
-                                color=MARK_STYLES.get(mark.kind, {}).get("color", "#d62728"))
+                    ax.annotate(
+                        mark.label,
+                        (mark.x, lane_of[mark.stream]),
+                        xytext=(0, -16),
+                        textcoords="offset points",
+                        ha="center",
+                        fontsize=7,
+                        color=MARK_STYLES.get(mark.kind, {}).get("color", "#d62728"),
+                    )
     for kind, xy in points.items():
-        style = dict(MARK_STYLES.get(kind, {"marker": "*", "color": "black", "s": 120,
-                                            "label": kind}))
+        style = dict(
+            MARK_STYLES.get(kind, {"marker": "*", "color": "black", "s": 120, "label": kind})
+        )
         ax.scatter([p[0] for p in xy], [p[1] for p in xy], zorder=5, **style)

@@ -49,8 +49,9 @@ class Lab:
         self.last_notice = text
         self.log.clear_output()
         with self.log:
-            display(HTML(f"<div class='eslab-notice' style='color:#b2182b'>"
-                         f"{html.escape(text)}</div>"))
+            display(
+                HTML(f"<div class='eslab-notice' style='color:#b2182b'>{html.escape(text)}</div>")
+            )
 
     def _ipython_display_(self) -> None:
         display(self.widget)
@@ -71,26 +72,37 @@ def show_figure(out: w.Output, fig: Figure) -> None:
         display(Image(data=figure_png(fig), format="png"))
 
 
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
-               highlight: int | None = None, css_class: str = "eslab-table") -> str:
+def html_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    highlight: int | None = None,
+    css_class: str = "eslab-table",
+) -> str:
     """A small HTML table (escaped); row ``highlight`` is shaded."""
-    head = "".join(f"<th style='padding:2px 8px;text-align:left'>{html.escape(str(h))}</th>"
-                   for h in headers)
+    head = "".join(
+        f"<th style='padding:2px 8px;text-align:left'>{html.escape(str(h))}</th>" for h in headers
+    )
     body = []
     for i, row in enumerate(rows):
         style = " style='background:#fff3b0'" if i == highlight else ""
         cells = "".join(f"<td style='padding:2px 8px'>{html.escape(str(c))}</td>" for c in row)
         body.append(f"<tr{style}>{cells}</tr>")
-    return (f"<table class='{css_class}' style='border-collapse:collapse;font-size:12px'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (
+        f"<table class='{css_class}' style='border-collapse:collapse;font-size:12px'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def fields_table(obj: Any, *, css_class: str = "eslab-state") -> str:
     """An HTML table of an aggregate's fields (name, value)."""
     import dataclasses
 
-    names = ([f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj)
-             else list(vars(obj)))
+    names = (
+        [f.name for f in dataclasses.fields(obj)]
+        if dataclasses.is_dataclass(obj)
+        else list(vars(obj))
+    )
     rows = [(n, _pretty(getattr(obj, n))) for n in names]
     rows.insert(0, ("version", getattr(obj, "version", "")))
     return html_table(["field", "value"], rows, css_class=css_class)

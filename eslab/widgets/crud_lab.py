@@ -21,8 +21,13 @@ class CrudVsEventsLab(Lab):
 
     name = "crudlab"
 
-    def __init__(self, store: EventStore | None = None, account_id: str = "acc-1",
-                 owner: str = "Alice", opening_balance: int = 100) -> None:
+    def __init__(
+        self,
+        store: EventStore | None = None,
+        account_id: str = "acc-1",
+        owner: str = "Alice",
+        opening_balance: int = 100,
+    ) -> None:
         super().__init__()
         self.store = store or EventStore()
         self.repo = AggregateRepository(self.store, BankAccount)
@@ -30,8 +35,9 @@ class CrudVsEventsLab(Lab):
         self.account_id, self.owner = account_id, owner
         self.crud.insert(account_id, {"owner": owner, "balance": opening_balance})
         self.repo.save(OpenAccount(owner, opening_balance), entity_id=account_id)
-        self.amount = control(w.IntSlider(value=10, min=1, max=100, description="amount"),
-                              self.name, "amount")
+        self.amount = control(
+            w.IntSlider(value=10, min=1, max=100, description="amount"), self.name, "amount"
+        )
         self.deposit = control(w.Button(description="Deposit"), self.name, "deposit")
         self.withdraw = control(w.Button(description="Withdraw"), self.name, "withdraw")
         self.summary = control(w.Label(), self.name, "summary")
@@ -39,8 +45,11 @@ class CrudVsEventsLab(Lab):
         self.events_view = control(w.HTML(), self.name, "events")
         self.deposit.on_click(self.callback(lambda _: self.apply("deposit")))
         self.withdraw.on_click(self.callback(lambda _: self.apply("withdraw")))
-        self._finish(w.HBox([self.amount, self.deposit, self.withdraw]), self.summary,
-                     w.HBox([self.crud_view, self.events_view]))
+        self._finish(
+            w.HBox([self.amount, self.deposit, self.withdraw]),
+            self.summary,
+            w.HBox([self.crud_view, self.events_view]),
+        )
         self.refresh()
 
     def apply(self, action: str) -> None:
@@ -55,17 +64,22 @@ class CrudVsEventsLab(Lab):
         """Redraw both tables and the summary line."""
         row = self.crud.read(self.account_id)
         history = self.store.load("BankAccount", self.account_id)
-        self.summary.value = (f"CRUD: 1 row, balance {row.data['balance']} · "
-                              f"Events: {len(history)} rows, balance "
-                              f"{self.repo.find(self.account_id).balance}")
+        self.summary.value = (
+            f"CRUD: 1 row, balance {row.data['balance']} · "
+            f"Events: {len(history)} rows, balance "
+            f"{self.repo.find(self.account_id).balance}"
+        )
         self.crud_view.value = "<b>CRUD table: accounts</b>" + html_table(
             ["id", "owner", "balance", "version"],
             [(row.id, row.data["owner"], row.data["balance"], row.version)],
-            css_class="eslab-crud-table")
+            css_class="eslab-crud-table",
+        )
         self.events_view.value = "<b>Event store: events</b>" + html_table(
             ["version", "event_type", "event_data"],
             [(e.entity_version, e.event_type, _data(e)) for e in history],
-            highlight=len(history) - 1, css_class="eslab-events-table")
+            highlight=len(history) - 1,
+            css_class="eslab-events-table",
+        )
 
 
 def _data(stored: object) -> str:

@@ -20,16 +20,22 @@ class TimeMachine(Lab):
 
     name = "timemachine"
 
-    def __init__(self, repo: AggregateRepository[Any], entity_id: str, *,
-                 x: str = "position") -> None:
+    def __init__(
+        self, repo: AggregateRepository[Any], entity_id: str, *, x: str = "position"
+    ) -> None:
         super().__init__()
         self.repo, self.entity_id, self.x = repo, entity_id, x
         self.history = repo.store.load(repo.entity_type, entity_id)
         if not self.history:
             repo.find(entity_id)  # raises EntityNotFoundError with a helpful message
         last = len(self.history)
-        self.slider = control(w.IntSlider(value=last, min=1, max=last, description="version",
-                                          continuous_update=False), self.name, "slider")
+        self.slider = control(
+            w.IntSlider(
+                value=last, min=1, max=last, description="version", continuous_update=False
+            ),
+            self.name,
+            "slider",
+        )
         self.caption = control(w.Label(), self.name, "caption")
         self.state = control(w.HTML(), self.name, "state")
         self.figure = control(w.Output(), self.name, "figure")
@@ -47,11 +53,18 @@ class TimeMachine(Lab):
     def show(self, version: int) -> None:
         """Show the state, caption and timeline at ``version``."""
         stored = self.history[version - 1]
-        self.caption.value = (f"Version {version} of {len(self.history)}: "
-                              f"{stored.event_type} at position {stored.position}")
+        self.caption.value = (
+            f"Version {version} of {len(self.history)}: "
+            f"{stored.event_type} at position {stored.position}"
+        )
         self.state.value = fields_table(self.state_at(version))
-        fig = timeline(self.history, x=self.x, highlight=stored.position,
-                       title=f"{self.repo.entity_type} {self.entity_id}", figsize=(7, 2.2))
+        fig = timeline(
+            self.history,
+            x=self.x,
+            highlight=stored.position,
+            title=f"{self.repo.entity_type} {self.entity_id}",
+            figsize=(7, 2.2),
+        )
         show_figure(self.figure, fig)
 
     def _on_change(self, change: dict[str, Any]) -> None:

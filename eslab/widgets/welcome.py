@@ -16,8 +16,9 @@ class WidgetCheck(Lab):
 
     def __init__(self) -> None:
         super().__init__()
-        self.slider = control(w.IntSlider(value=0, min=0, max=10, description="move me"),
-                              self.name, "slider")
+        self.slider = control(
+            w.IntSlider(value=0, min=0, max=10, description="move me"), self.name, "slider"
+        )
         self.echo = control(w.Label(), self.name, "echo")
         self.slider.observe(self.callback(self._echo), names="value")
         self._finish(self.slider, self.echo)
@@ -25,5 +26,8 @@ class WidgetCheck(Lab):
 
     def _echo(self, change: dict[str, Any]) -> None:
         value = change["new"]
-        self.echo.value = (f"Widgets work: the slider is at {value}." if value
-                           else "Move the slider: this text should follow it.")
+        self.echo.value = (
+            f"Widgets work: the slider is at {value}."
+            if value
+            else "Move the slider: this text should follow it."
+        )

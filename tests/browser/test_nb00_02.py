@@ -67,6 +67,7 @@ def test_02_time_machine_slider(page: Any, lab_server: LabServer) -> None:
     assert re.search(r"balance\s+50", text_of(state)), text_of(state)
     page.wait_for_function(
         "([el, old]) => el && el.getAttribute('src') !== old",
-        arg=[machine.locator(".eslab-timemachine-figure img").element_handle(), before])
+        arg=[machine.locator(".eslab-timemachine-figure img").element_handle(), before],
+    )
     screenshot_widget(machine, "02-time-machine")
     assert_no_errors(page)
