@@ -355,3 +355,18 @@ def screenshot_page(page: Page, name: str, **options: Any) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), **options)
     return path
+
+
+def run_notebook(
+    page: Page, server: LabServerLike, relpath: str, *, widgets: int, timeout: float = 300_000
+) -> None:
+    """Open ``relpath``, Run All, wait for every cell; assert no errors and ``widgets`` rendered.
+
+    The opening every per-notebook browser test shares.
+    """
+    open_notebook(page, server, relpath)
+    run_all(page)
+    state = wait_until_executed(page, timeout=timeout)
+    assert_no_errors(page)
+    assert state == "done", f"{relpath}: cells did not all execute ({state})"
+    assert_widgets_rendered(page, expected=widgets)

@@ -8,25 +8,18 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
     press_slider,
-    run_all,
+    run_notebook,
     screenshot_widget,
     slider_by_description,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 
 def _run(page: Any, server: LabServer, name: str, widgets: int) -> None:
-    open_notebook(page, server, name)
-    run_all(page)
-    assert wait_until_executed(page, timeout=180_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=widgets)
+    run_notebook(page, server, name, widgets=widgets, timeout=180_000)
 
 
 def test_00_welcome_widget_check(page: Any, lab_server: LabServer) -> None:

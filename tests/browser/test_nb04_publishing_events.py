@@ -8,14 +8,11 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
-    run_all,
+    run_notebook,
     screenshot_widget,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "04_publishing_events.ipynb"
@@ -23,12 +20,7 @@ NOTEBOOK = "04_publishing_events.ipynb"
 
 def test_relay_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; eight steps show the naive tailer skipping position 1."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    state = wait_until_executed(page, timeout=240_000)
-    assert_no_errors(page)
-    assert state == "done"
-    assert_widgets_rendered(page, expected=1)  # the relay lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the relay lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 2  # the duplicate timeline and the skipped timeline
 

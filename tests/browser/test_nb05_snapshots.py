@@ -8,15 +8,12 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
     press_slider,
-    run_all,
+    run_notebook,
     screenshot_widget,
     slider_by_description,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "05_snapshots.ipynb"
@@ -24,12 +21,8 @@ NOTEBOOK = "05_snapshots.ipynb"
 
 def test_snapshot_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; a longer stream is measured: 0 events read after the snapshot."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    state = wait_until_executed(page, timeout=300_000)
-    assert_no_errors(page)
-    assert state == "done"
-    assert_widgets_rendered(page, expected=2)  # the build progress bar and the snapshot lab
+    # two widgets: the build progress bar and the snapshot lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=2, timeout=300_000)
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 1  # the timeline with snapshot markers
 

@@ -9,16 +9,13 @@ from eslab.widgets.redelivery_lab import counters_text, run_redelivery
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
     press_slider,
-    run_all,
+    run_notebook,
     screenshot_widget,
     slider_by_description,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "06_idempotent_consumers.ipynb"
@@ -26,11 +23,7 @@ NOTEBOOK = "06_idempotent_consumers.ipynb"
 
 def test_redelivery_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; duplicates slider + RDBMS + Run gives exactly-once balances."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    assert wait_until_executed(page, timeout=240_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=1)  # the lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 3  # drift, timeline, drift of all three
 

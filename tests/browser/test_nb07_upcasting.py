@@ -8,13 +8,10 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
-    open_notebook,
-    run_all,
+    run_notebook,
     screenshot_widget,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "07_upcasting.ipynb"
@@ -22,12 +19,7 @@ NOTEBOOK = "07_upcasting.ipynb"
 
 def test_upcast_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; unticking v1 → v2 breaks the chain with a named error."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    state = wait_until_executed(page, timeout=300_000)
-    assert_no_errors(page)
-    assert state == "done"
-    assert_widgets_rendered(page, expected=1)  # the upcast lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=300_000)  # the upcast lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 1  # when each schema version was written
 

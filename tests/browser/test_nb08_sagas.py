@@ -8,14 +8,11 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
-    run_all,
+    run_notebook,
     screenshot_widget,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "08_sagas.ipynb"
@@ -28,11 +25,7 @@ PICTURE = ".eslab-saga-stepper-picture img"
 
 def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; Step delivers one message; a card failure plays to rejected."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    assert wait_until_executed(page, timeout=240_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=1)  # the stepper
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the stepper
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 4  # swimlanes, timeline, choreography
     hints = page.locator(".eslab-check")

@@ -8,14 +8,11 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
-    run_all,
+    run_notebook,
     screenshot_widget,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "09_queries_and_projections.ipynb"
@@ -23,11 +20,7 @@ NOTEBOOK = "09_queries_and_projections.ipynb"
 
 def test_projection_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean (a million events included); append → lag → catch up → rebuild."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    assert wait_until_executed(page, timeout=480_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=1)  # the projection lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=480_000)  # the projection lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 2  # the checkpoint strip and the million-event timings
 

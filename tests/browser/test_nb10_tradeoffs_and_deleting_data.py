@@ -10,14 +10,11 @@ from eslab.shredding import FORGOTTEN
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
-    run_all,
+    run_notebook,
     screenshot_widget,
     text_of,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "10_tradeoffs_and_deleting_data.ipynb"
@@ -26,11 +23,7 @@ NOTEBOOK = "10_tradeoffs_and_deleting_data.ipynb"
 def test_forget_lab(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; forgetting leaves no plaintext — unless the read model is
     not told, until it catches up."""
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    assert wait_until_executed(page, timeout=240_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=1)  # the forget lab
+    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the forget lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 2  # the order timeline and the customers timeline
 

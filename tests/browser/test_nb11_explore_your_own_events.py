@@ -8,26 +8,20 @@ from typing import Any
 from .conftest import LabServer
 from .harness import (
     assert_no_errors,
-    assert_widgets_rendered,
     click_button,
-    open_notebook,
     press_slider,
-    run_all,
+    run_notebook,
     screenshot_widget,
     slider_by_description,
     wait_for_text,
-    wait_until_executed,
 )
 
 NOTEBOOK = "11_explore_your_own_events.ipynb"
 
 
 def test_explore_your_own_events(page: Any, lab_server: LabServer) -> None:
-    open_notebook(page, lab_server, NOTEBOOK)
-    run_all(page)
-    assert wait_until_executed(page, timeout=240_000) == "done"
-    assert_no_errors(page)
-    assert_widgets_rendered(page, expected=2)  # the orders explorer and the 100k one
+    # two widgets: the orders explorer and the 100k one
+    run_notebook(page, lab_server, NOTEBOOK, widgets=2, timeout=240_000)
 
     explorer = page.locator(".eslab-explorer").first
     label = explorer.locator(".eslab-explorer-range")
