@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import functools
 import json
+import math
 import types
 import typing
 import uuid
@@ -50,8 +51,9 @@ def from_json(hint: Any, text: str) -> Any:
 def encode(value: Any, path: str = "$") -> Any:
     """Turn ``value`` into JSON-compatible data (dict/list/str/number/bool/None)."""
     if isinstance(value, _PRIMITIVES):
-        if isinstance(value, float) and value != value:
-            raise SerializationError(f"{path} is NaN, which JSON cannot store; use None.")
+        if isinstance(value, float) and not math.isfinite(value):
+            name = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+            raise SerializationError(f"{path} is {name}, which JSON cannot store; use None.")
         return value
     if isinstance(value, enum.Enum):
         return encode(value.value, path)
@@ -108,12 +110,14 @@ def decoder_for(hint: Any) -> Callable[[Any], Any]:
     """Build (once) a function that decodes JSON data into ``hint``."""
     if hint is Any or hint is object:
         return _identity
-    if hint in (str, bool, type(None)):
+    if hint is type(None):
         return _identity
+    if hint in (str, bool):
+        return _exactly(hint)
     if hint is int:
         return _to_int
     if hint is float:
-        return float
+        return _to_float
     if hint is Decimal:
         return lambda d: Decimal(str(d))
     if hint is datetime:
@@ -155,6 +159,21 @@ def _to_int(d: Any) -> int:
     return d
 
 
+def _to_float(d: Any) -> float:
+    if isinstance(d, bool) or not isinstance(d, int | float):
+        raise TypeError(f"expected a number, got {type(d).__name__}")
+    return float(d)
+
+
+def _exactly(kind: type) -> Callable[[Any], Any]:
+    def check(d: Any) -> Any:
+        if type(d) is not kind:
+            raise TypeError(f"expected {kind.__name__}, got {type(d).__name__}")
+        return d
+
+    return check
+
+
 def _union_decoder(args: tuple[Any, ...]) -> Callable[[Any], Any]:
     options = [decoder_for(a) for a in args if a is not type(None)]
     nullable = type(None) in args
@@ -176,7 +195,7 @@ def _union_decoder(args: tuple[Any, ...]) -> Callable[[Any], Any]:
 def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.init]
-    plain = all(hints[f.name] in (str, int, bool, float, Any) for f in fields)
+    plain = all(hints[f.name] is Any for f in fields)
     if plain:
         return lambda d: cls(**d)
     decoders = {f.name: decoder_for(hints[f.name]) for f in fields}

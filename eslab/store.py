@@ -21,6 +21,7 @@ DuckDB cursor.
 from __future__ import annotations
 
 import json
+import numbers
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,7 @@ import pandas as pd
 from eslab import events as events_module
 from eslab.clock import Clock, IdFactory, new_id, utc_now
 from eslab.errors import (
+    BadInputError,
     ConcurrencyError,
     DuplicateMessageError,
     EntityNotFoundError,
@@ -175,6 +177,7 @@ class UnitOfWork:
 
     def save_snapshot(self, **row: Any) -> None:
         """Queue a ``snapshots`` row (see :meth:`EventStore.save_snapshot`)."""
+        _check_json("snapshot_json", row.get("snapshot_json"))
         self.snapshots.append(row)
 
     def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> None:
@@ -278,9 +281,10 @@ class EventStore:
         data = []
         for i, event in enumerate(events):
             payload = events_module.serialize(event)
-            if len(payload) > MAX_EVENT_BYTES:
+            size = len(_utf8(f"event {i} ({type(event).__name__})", payload))
+            if size > MAX_EVENT_BYTES:
                 raise SerializationError(
-                    f"Event {i} ({type(event).__name__}) is {len(payload):,} bytes of JSON; the "
+                    f"Event {i} ({type(event).__name__}) is {size:,} bytes of JSON; the "
                     f"limit is {MAX_EVENT_BYTES:,}. Store big blobs elsewhere and keep a "
                     "reference in the event."
                 )
@@ -495,7 +499,7 @@ class EventStore:
             + ", ".join(f"{c}" if c in cols else f"{expr} AS {c}" for c, expr in optional.items())
         )
         names = ", ".join(sorted(needed)) + ", " + ", ".join(optional)
-        cur = self.cursor()
+        cur = self._connection.cursor()  # this thread's cursor may hold an unfinished result
         cur.register("_eslab_bulk", table)
         try:
             with self._write_lock:
@@ -508,12 +512,19 @@ class EventStore:
         except duckdb.ConversionException as exc:
             raise SerializationError(f"bulk_insert(): event_data must be JSON text: {exc}") from exc
         except duckdb.ConstraintException as exc:
+            first = str(exc).splitlines()[0]
+            if "CHECK constraint" in first:
+                raise BadInputError(
+                    f"bulk_insert(): every entity_version must be ≥ 1; nothing was inserted. "
+                    f"{first}"
+                ) from exc
             raise EslabError(
                 f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
-                f"already stored; nothing was inserted. {str(exc).splitlines()[0]}"
+                f"already stored; nothing was inserted. {first}"
             ) from exc
         finally:
             cur.unregister("_eslab_bulk")
+            cur.close()
         self._heads.clear()
         return int(result[0][0]) if result else 0
 
@@ -619,6 +630,9 @@ class EventStore:
         Narrow it with ``entity_type``, ``event_types`` (a list of type names) and
         ``up_to_position``; ``limit`` caps the number of events returned.
         """
+        _check_count("after_position", after_position)
+        if limit is not None:
+            _check_count("limit", limit)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
@@ -674,6 +688,7 @@ class EventStore:
     ) -> None:
         """Store a snapshot row (replacing one at the same version)."""
         self._check_writable()
+        _check_json("snapshot_json", snapshot_json)
         with self._write_lock:
             self._insert_snapshot(
                 self.cursor(),
@@ -781,6 +796,8 @@ class EventStore:
     def save_checkpoint(self, name: str, position: int) -> None:
         """Remember that reader ``name`` has handled everything up to ``position``."""
         self._check_writable()
+        _check_id("checkpoint name", name)
+        _check_count("position", position)
         with self._write_lock:
             self._run(
                 "INSERT OR REPLACE INTO checkpoints VALUES ($n, $p, $t)",
@@ -837,6 +854,39 @@ def _check_id(name: str, value: object) -> None:
             f"{name} must be a non-empty str, got {value!r:.80} ({type(value).__name__}). "
             "Use e.g. str(uuid4()) or a readable name like 'order-42'."
         )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidIdError(
+                f"{name} {value!r:.80} is not valid text ({exc.reason} at "
+                f"{exc.start}); DuckDB stores UTF-8 only."
+            ) from None
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise BadInputError(
+            f"{name} must be an int ≥ 0, got {value!r:.80} ({type(value).__name__})."
+        )
+
+
+def _check_json(name: str, text: object) -> None:
+    try:
+        json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"{name} must be JSON text, got {text!r:.80}: {exc}.") from None
+
+
+def _utf8(what: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SerializationError(
+            f"The JSON of {what} holds {text[exc.start : exc.end]!r}, which "
+            f"is not valid text ({exc.reason}); DuckDB stores UTF-8 "
+            "only. Decode the data with errors='replace'."
+        ) from None
 
 
 def _check_expected_version(value: object) -> None:
