@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 LINT_PATHS := $(wildcard eslab tests bench tools)
 PYTEST_ARGS ?=
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: venv lab test test-fast lint strip bench clean
 
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## lab: open the course in JupyterLab
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 ## test: everything (unit, notebook execution, real browser)
 test: venv
