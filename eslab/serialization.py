@@ -31,9 +31,17 @@ from eslab.errors import SerializationError
 _PRIMITIVES = (str, int, float, bool, type(None))
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def to_json(value: Any) -> str:
     """Encode ``value`` (usually an event dataclass) as a compact JSON string."""
-    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(encode(value))
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def from_json(hint: Any, text: str) -> Any:
@@ -64,10 +72,12 @@ def encode(value: Any, path: str = "$") -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: encode(getattr(value, f.name), f"{path}.{f.name}")
-            for f in dataclasses.fields(value)
-        }
+        out: dict[str, Any] = {}
+        for name in _field_names(type(value)):
+            item = getattr(value, name)
+            plain = type(item) in (str, int, bool, type(None))  # the common case, no walk
+            out[name] = item if plain else encode(item, f"{path}.{name}")
+        return out
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
         return [encode(v, f"{path}[{i}]") for i, v in enumerate(items)]
