@@ -63,3 +63,19 @@ def test_crud_lab_shows_a_refusal_without_changing_anything() -> None:
     lab.withdraw.click()
     assert "CommandRejectedError" in lab.last_notice
     assert lab.summary.value.startswith("CRUD: 1 row, balance 5 · Events: 1 rows")
+
+
+def test_time_machine_draws_a_window_of_a_long_stream() -> None:
+    repo = AggregateRepository(EventStore(clock=eslab.FixedClock()), BankAccount)
+    repo.save(OpenAccount("Long", 0), entity_id="long")
+    with repo.store.unit_of_work() as uow:
+        for _ in range(399):
+            repo.update("long", Deposit(1), uow=uow)
+    machine = TimeMachine(repo, "long")
+    assert len(machine.window(400)) == 300 and machine.window(400)[-1].entity_version == 400
+    assert [e.entity_version for e in machine.window(1)][:2] == [1, 2]
+    middle = machine.window(200)
+    assert middle[0].entity_version <= 200 <= middle[-1].entity_version
+    machine.slider.value = 200
+    assert machine.caption.value.startswith("Version 200 of 400")
+    assert ">199<" in machine.state.value  # balance after 199 deposits

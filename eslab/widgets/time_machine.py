@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
+from matplotlib.figure import Figure
 
 from eslab.aggregate import AggregateRepository
 from eslab.viz.timeline import timeline
@@ -19,6 +20,8 @@ class TimeMachine(Lab):
     """A version slider over one aggregate's history."""
 
     name = "timemachine"
+    WINDOW = 150
+    """Half the number of events drawn: a long stream shows the part around the slider."""
 
     def __init__(
         self, repo: AggregateRepository[Any], entity_id: str, *, x: str = "position"
@@ -50,6 +53,11 @@ class TimeMachine(Lab):
         aggregate.id, aggregate.version = self.entity_id, version
         return aggregate
 
+    def window(self, version: int) -> list[Any]:
+        """The events drawn around ``version``: all of a short stream, else ±WINDOW of it."""
+        start = max(0, min(version - 1 - self.WINDOW, len(self.history) - 2 * self.WINDOW))
+        return self.history[start : start + 2 * self.WINDOW]
+
     def show(self, version: int) -> None:
         """Show the state, caption and timeline at ``version``."""
         stored = self.history[version - 1]
@@ -58,12 +66,21 @@ class TimeMachine(Lab):
             f"{stored.event_type} at position {stored.position}"
         )
         self.state.value = fields_table(self.state_at(version))
-        fig = timeline(
-            self.history,
+        shown = self.window(version)
+        span = (
+            ""
+            if len(shown) == len(self.history)
+            else (f" (versions {shown[0].entity_version}–{shown[-1].entity_version})")
+        )
+        # A fixed layout (no constrained layout): a slider move redraws in ~⅔ of the time.
+        fig = Figure(figsize=(7, 2.2))
+        fig.subplots_adjust(left=0.27, right=0.7, bottom=0.25, top=0.85)
+        timeline(
+            shown,
             x=self.x,
             highlight=stored.position,
-            title=f"{self.repo.entity_type} {self.entity_id}",
-            figsize=(7, 2.2),
+            title=f"{self.repo.entity_type} {self.entity_id}{span}",
+            ax=fig.add_subplot(),
         )
         show_figure(self.figure, fig)
 
