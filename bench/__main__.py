@@ -136,7 +136,7 @@ def main() -> None:
     unique, n = median_of(wl.lock_unique_key, args.reps)
     cas, _ = median_of(wl.lock_entities_cas, args.reps)
     record(
-        "lock: UNIQUE key (eslab) vs entities CAS",
+        "lock: UNIQUE key (eslab) vs CAS (peer col.)",
         "commands",
         [unique],
         [cas],
