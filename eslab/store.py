@@ -34,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from eslab import events as events_module
 from eslab.clock import Clock, IdFactory, new_id, utc_now
@@ -69,6 +70,16 @@ SELECT unnest($event_ids), unnest($event_types), unnest($event_data), unnest($en
        unnest($entity_ids), unnest($versions), unnest($schema_versions),
        unnest($triggering), unnest($metadata), unnest($created_at)
 """
+
+_INSERT_EVENTS_FROM_BATCH = """
+INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
+                    entity_version, schema_version, triggering_event, metadata, created_at)
+SELECT event_ids, event_types, event_data, entity_types, entity_ids, versions,
+       schema_versions, triggering, metadata, created_at FROM _eslab_batch
+"""
+ARROW_BATCH_ROWS = 64
+"""From this many events on, a unit of work hands them to DuckDB as an Arrow table
+(columnar: about half the cost of binding Python lists)."""
 
 
 def schema_sql() -> str:
@@ -394,11 +405,27 @@ class EventStore:
             for a in uow.appends:
                 for k, v in a.rows.items():
                     rows[k].extend(v)
-            self._run(_INSERT_EVENTS, rows, cur=cur)
+            if len(rows["event_ids"]) < ARROW_BATCH_ROWS:
+                self._run(_INSERT_EVENTS, rows, cur=cur)
+            else:
+                self._insert_batch(rows, cur)
         for snap in uow.snapshots:
             self._insert_snapshot(cur, **snap)
         for sql, params in uow.statements:
             self._run(sql, params, cur=cur)
+
+    def _insert_batch(self, rows: dict[str, list[Any]], cur: duckdb.DuckDBPyConnection) -> None:
+        """Insert many prepared rows through an Arrow table (one columnar statement)."""
+        text = pa.string()
+        table = pa.table(
+            {
+                k: pa.array(v, type=text) if k in ("triggering", "metadata") else v
+                for k, v in rows.items()
+            }
+        )
+        cur.register("_eslab_batch", table)
+        self._run(_INSERT_EVENTS_FROM_BATCH, None, cur=cur)
+        cur.unregister("_eslab_batch")  # (after a failure the next register replaces it)
 
     def _check_heads(self, appends: Sequence[PendingAppend]) -> None:
         """Refuse expected versions above a stream's head (they would leave a gap)."""

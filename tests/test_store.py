@@ -271,3 +271,21 @@ def test_trace_records_the_statements_with_row_counts() -> None:
     store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0)
     inserts = [t for t in store.trace if t.sql.startswith("INSERT INTO events")]
     assert inserts and inserts[-1].rows == 1
+
+
+def test_a_large_unit_of_work_goes_in_as_one_columnar_batch(store: EventStore) -> None:
+    from eslab.store import ARROW_BATCH_ROWS
+
+    many = [MoneyDeposited(i) for i in range(ARROW_BATCH_ROWS + 5)]
+    with store.unit_of_work() as uow:
+        uow.append("BankAccount", "big", [AccountOpened("ann", 0), *many], 0)
+        uow.append("BankAccount", "small", [AccountOpened("bob", 1)], 0)
+    loaded = store.load("BankAccount", "big")
+    assert [e.event for e in loaded[1:]] == many
+    assert [e.entity_version for e in loaded] == list(range(1, len(many) + 2))
+    assert loaded[0].metadata.correlation_id is None and loaded[0].triggering_event is None
+    with pytest.raises(eslab.StreamExistsError):
+        with store.unit_of_work() as uow:
+            uow.append("BankAccount", "fresh", [AccountOpened("cy", 0), *many], 0)
+            uow.append("BankAccount", "small", [AccountOpened("bob", 1)], 0)  # exists
+    assert store.head("BankAccount", "fresh") == 0
