@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 LINT_PATHS := $(wildcard eslab tests bench tools)
 PYTEST_ARGS ?=
+# e.g. BENCH_ARGS="--quick --reps 1" for a fast look, "--notebooks" to time the notebooks too
+BENCH_ARGS ?=
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -46,7 +48,7 @@ strip: venv
 
 ## bench: compare eslab with the eventsourcing library
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[bench]'
