@@ -114,6 +114,30 @@ def ftgo_store(names: str | Sequence[str] = DATA_FILES, **store_options: Any) ->
     return store
 
 
+def seed_workshop(folder: Path, extra_orders: int = 0) -> dict[str, int]:
+    """(Re)build the workshop's file stores in ``folder``; return {file name: events}.
+
+    ``ftgo_old_orders.duckdb`` holds ``data/`` as stored (old schemas, notebook 07); with
+    ``extra_orders`` > 0, ``ftgo_orders.duckdb`` holds that many generated orders (notebook 09).
+    An existing store of the same name is replaced, so seeding twice gives the same stores.
+    """
+    if isinstance(extra_orders, bool) or not isinstance(extra_orders, int) or extra_orders < 0:
+        raise BadInputError(f"extra_orders must be an int ≥ 0, got {extra_orders!r}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    plan: dict[str, Callable[[EventStore], object]] = {"ftgo_old_orders.duckdb": load}
+    if extra_orders:
+        plan["ftgo_orders.duckdb"] = lambda s: generate_orders_in_sql(s, extra_orders, seed=1)
+    built = {}
+    for name, fill in plan.items():
+        path = folder / name
+        for old in (path, path.with_name(path.name + ".wal")):
+            old.unlink(missing_ok=True)
+        with EventStore(path) as store:
+            fill(store)
+            built[name] = int(store.sql("SELECT count(*) AS n FROM events")["n"][0])
+    return built
+
+
 # -- one long stream ------------------------------------------------------------------------
 
 _LONG_STREAMS = {  # entity type: (SQL of event_type, SQL of event_data) for event k

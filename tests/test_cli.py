@@ -69,3 +69,18 @@ def _event():  # type: ignore[no-untyped-def]
     from eslab.domain.bank import AccountOpened
 
     return AccountOpened("x", 1)
+
+
+def test_seed_builds_the_workshop_stores_and_can_run_twice(
+    stores: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed", "--orders", "50"]) == 0
+    assert main(["seed", "--orders", "50"]) == 0  # replaces, never duplicates
+    out = capsys.readouterr().out
+    assert "ftgo_old_orders.duckdb" in out and "ftgo_orders.duckdb" in out
+    from eslab import EventStore
+
+    with EventStore(stores / "ftgo_old_orders.duckdb", read_only=True) as store:
+        assert store.last_position() > 0 and len(store.read_all()) == 504
+    with EventStore(stores / "ftgo_orders.duckdb", read_only=True) as store:
+        assert store.sql("SELECT count(DISTINCT entity_id) AS n FROM events")["n"][0] == 50
