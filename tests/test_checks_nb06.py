@@ -53,7 +53,9 @@ def test_exercise_1_passes_an_rdbms_style_handler() -> None:
 
 
 def test_exercise_1_passes_the_library_consumer_too() -> None:
-    result = check.exercise_1(lambda repo, m: RdbmsIdempotentConsumer(repo, account_route)(m))
+    result = check.exercise_1(
+        lambda repo, m: RdbmsIdempotentConsumer(repo, account_route, consumer_id="exercise-1")(m)
+    )
     assert result.passed, result.message
 
 

@@ -119,7 +119,10 @@ def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
     try:
         for always_publish in (False, True):
             consumer = NoSqlIdempotentConsumer(
-                _new_repo(), account_route, always_publish=always_publish
+                _new_repo(),
+                account_route,
+                consumer_id="account-service",
+                always_publish=always_publish,
             )
             for message in deliveries:
                 consumer.handle(message)

@@ -114,7 +114,7 @@ def run_redelivery(
     for account in ids:
         repo.save(OpenAccount(account, OPENING_BALANCE), entity_id=account)
     options = {"always_publish": always_publish} if kind == "NoSQL" else {}
-    consumer = make_consumer(kind, repo, account_route, **options)
+    consumer = make_consumer(kind, repo, account_route, consumer_id="account-service", **options)
     broker = MessageBroker(seed=seed, duplicate_rate=duplicate_rate, crash_rate=crash_rate)
     broker.subscribe(PAYMENTS_TOPIC, consumer.consumer_id, consumer)
     for payload in payment_messages(messages, accounts, seed):
