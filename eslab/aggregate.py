@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from eslab.errors import (
     AggregateDefinitionError,
+    BadInputError,
     CommandRejectedError,
     ConcurrencyError,
     EntityNotFoundError,
@@ -249,10 +250,13 @@ class AggregateRepository(Generic[A]):
         id_factory: Callable[[], str] | None = None,
     ) -> None:
         if not (isinstance(aggregate_class, type) and issubclass(aggregate_class, Aggregate)):
-            raise TypeError(f"{aggregate_class!r} is not an eslab.Aggregate subclass.")
+            raise AggregateDefinitionError(
+                f"{aggregate_class!r} is not an eslab.Aggregate subclass: declare it as "
+                "`class Book(Aggregate):` (usually a @dataclass with defaults on every field)."
+            )
         aggregate_class.check_definition()
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an int ≥ 0, got {retries!r}.")
+            raise BadInputError(f"retries must be an int ≥ 0, got {retries!r}.")
         self.store = store
         self.aggregate_class = aggregate_class
         self.entity_type = entity_type or aggregate_class.__name__

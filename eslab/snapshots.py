@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from eslab import serialization
-from eslab.errors import SnapshotError, StaleSnapshotWarning
+from eslab.errors import BadInputError, SnapshotError, StaleSnapshotWarning
 
 if TYPE_CHECKING:
     from eslab.aggregate import Aggregate, AggregateRepository
@@ -49,9 +49,9 @@ def snapshot_upcaster(
     with two parameters also gets the aggregate class it upcasts for.
     """
     if isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 1:
-        raise ValueError(f"from_version must be an int ≥ 1, got {from_version!r}")
+        raise BadInputError(f"from_version must be an int ≥ 1, got {from_version!r}")
     if not (isinstance(snapshot_type, type) or (isinstance(snapshot_type, str) and snapshot_type)):
-        raise ValueError(
+        raise BadInputError(
             f"snapshot_type must be an aggregate class or its name, got {snapshot_type!r}."
         )
 
@@ -188,7 +188,7 @@ class SnapshotStrategy:
         if self.every is not None and (
             isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1
         ):
-            raise ValueError(f"every must be None or an int ≥ 1, got {self.every!r}.")
+            raise BadInputError(f"every must be None or an int ≥ 1, got {self.every!r}.")
 
     def load(
         self, repo: AggregateRepository[Any], entity_id: str, version: int | None

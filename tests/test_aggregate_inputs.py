@@ -170,3 +170,10 @@ def test_a_handler_without_an_annotation_is_a_definition_error() -> None:
 
     with pytest.raises(AggregateDefinitionError, match="needs a type annotation"):
         AggregateRepository(EventStore(), Unannotated)
+
+
+def test_a_class_that_is_not_an_aggregate_and_bad_retries_are_eslab_errors() -> None:
+    with pytest.raises(AggregateDefinitionError, match="not an eslab.Aggregate subclass"):
+        AggregateRepository(EventStore(), dict)  # type: ignore[type-var]
+    with pytest.raises(eslab.BadInputError, match="retries must be an int ≥ 0"):
+        AggregateRepository(EventStore(), BankAccount, retries=-1)
