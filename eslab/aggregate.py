@@ -93,12 +93,15 @@ class Aggregate:
     def new(cls: type[A]) -> A:
         """The default constructor ``cls()`` that replay starts from (explained if it fails)."""
         try:
-            inspect.signature(cls).bind()
+            return cls()
         except TypeError:
-            raise AggregateDefinitionError(_no_default_constructor(cls)) from None
-        except ValueError:  # no signature to inspect (a C type): just try it
-            pass
-        return cls()
+            try:
+                inspect.signature(cls).bind()
+            except TypeError:  # it was the missing arguments, not the constructor's body
+                raise AggregateDefinitionError(_no_default_constructor(cls)) from None
+            except ValueError:  # no signature to inspect
+                pass
+            raise
 
     @classmethod
     def check_definition(cls) -> None:

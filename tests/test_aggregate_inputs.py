@@ -23,6 +23,7 @@ from eslab.errors import (
     InvalidVersionError,
     VersionOutOfRangeError,
 )
+from eslab.snapshots import SnapshotStrategy
 
 START = datetime(2024, 1, 1, 12, 0)
 
@@ -52,9 +53,7 @@ def test_find_refuses_a_version_beyond_the_head_naming_the_head(repo) -> None:  
 
 
 def test_a_version_beyond_the_head_is_refused_with_snapshots_too(repo) -> None:  # type: ignore[no-untyped-def]
-    snapping = AggregateRepository(
-        repo.store, BankAccount, snapshots=eslab.snapshots.SnapshotStrategy(every=1)
-    )
+    snapping = AggregateRepository(repo.store, BankAccount, snapshots=SnapshotStrategy(every=1))
     snapping.snapshots.take(snapping, snapping.find("a"))
     with pytest.raises(VersionOutOfRangeError, match="at version 2"):
         snapping.find("a", version=3)
@@ -177,3 +176,23 @@ def test_a_class_that_is_not_an_aggregate_and_bad_retries_are_eslab_errors() -> 
         AggregateRepository(EventStore(), dict)  # type: ignore[type-var]
     with pytest.raises(eslab.BadInputError, match="retries must be an int ≥ 0"):
         AggregateRepository(EventStore(), BankAccount, retries=-1)
+
+
+@dataclass
+class WaitsForItsCommand(Aggregate):
+    def process_later(self, command: DefinedLater) -> list[eslab.Event]:  # noqa: F821
+        return [MoneyDeposited(command.amount)]
+
+    def apply_deposited(self, event: MoneyDeposited) -> None:
+        pass
+
+
+def test_an_annotation_naming_a_class_not_defined_yet_waits_for_the_first_use() -> None:
+    repository = AggregateRepository(EventStore(), WaitsForItsCommand)  # no error yet
+    with pytest.raises(AggregateDefinitionError, match="names 'DefinedLater', which is not"):
+        repository.save(Deposit(1))
+    globals()["DefinedLater"] = Deposit
+    try:
+        assert repository.save(Deposit(3)).version == 1
+    finally:
+        del globals()["DefinedLater"]
