@@ -15,6 +15,7 @@ import pytest
 
 from eslab import AggregateRepository, EventStore
 from eslab.domain.bank import BankAccount
+from eslab.frame import EventTableError, MalformedColumnError, UnmappedColumnError
 from eslab.importers import (
     EVENTUATE_COLUMNS,
     SAMPLES,
@@ -24,7 +25,6 @@ from eslab.importers import (
     read_eventuate_events,
     sample_path,
 )
-from eslab.viz.frame import EventTableError, MalformedColumnError, UnmappedColumnError
 
 
 def make_samples() -> ModuleType:
