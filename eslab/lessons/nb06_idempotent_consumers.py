@@ -30,7 +30,10 @@ from eslab.errors import BadInputError, CommandRejectedError
 from eslab.messaging import CRASHED, Message, MessageBroker
 from eslab.store import EventStore
 
+# -- the example: payment messages for bank accounts -------------------------------------
+
 PAYMENTS_TOPIC = "payments"
+"""The topic payment messages are published on."""
 
 
 def payment(account: str, kind: str, amount: int) -> dict[str, Any]:
@@ -57,6 +60,8 @@ def account_route(message: Message) -> tuple[str, object]:
         )
     return account, commands[kind](amount)
 
+
+# -- the experiment: deliver at least once, compare with exactly once ---------------------
 
 OPENING_BALANCE = 100
 COLOURS = {"naive": "#d62728", "RDBMS": "#1f77b4", "NoSQL": "#2ca02c"}
