@@ -39,7 +39,7 @@ UI = ("matplotlib", "ipywidgets", "IPython")
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "mechanism": DEMO_DOMAIN + LESSONS + VIZ + WIDGETS + CHECKS + CLI + UI,
-    "domain": LESSONS + VIZ + WIDGETS + CHECKS + CLI + ("matplotlib",),
+    "domain": LESSONS + VIZ + WIDGETS + CHECKS + CLI + UI,
     "viz": DEMO_DOMAIN + LESSONS + WIDGETS + CHECKS + CLI,
     "lessons": WIDGETS + CHECKS + CLI + ("ipywidgets",),
     "widgets": CLI,
