@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from eslab.aggregate import Aggregate, AggregateRepository, UpdateResult
-from eslab.domain.bank import Deposit, Withdraw
 from eslab.errors import (
     CommandRejectedError,
     ConcurrencyError,
@@ -405,36 +404,6 @@ def repeated_positions(stored: Sequence[StoredEvent]) -> list[int]:
         if first.setdefault(s.triggering_event, append) != append:
             repeats.append(s.position)
     return repeats
-
-
-# -- the example of notebook 06: payment messages for bank accounts ----------------------
-
-PAYMENTS_TOPIC = "payments"
-
-
-def payment(account: str, kind: str, amount: int) -> dict[str, Any]:
-    """The payload of a payment message: ``kind`` is ``"deposit"`` or ``"withdraw"``."""
-    return {"account": account, "kind": kind, "amount": amount}
-
-
-def payment_message(message_id: str, account: str, kind: str, amount: int) -> Message:
-    """A payment message on the ``payments`` topic (partitioned by account)."""
-    return Message(
-        message_id, PAYMENTS_TOPIC, payment(account, kind, amount), {"partition_key": account}
-    )
-
-
-def account_route(message: Message) -> tuple[str, object]:
-    """Route a payment message to ``(account id, Deposit | Withdraw)``."""
-    payload = message.payload if isinstance(message.payload, dict) else {}
-    commands = {"deposit": Deposit, "withdraw": Withdraw}
-    kind, account, amount = payload.get("kind"), payload.get("account"), payload.get("amount")
-    if kind not in commands or not isinstance(account, str) or not isinstance(amount, int):
-        raise UnknownMessageError(
-            f"Message {message.id!r} is not a payment: expected a payload like "
-            f"{payment('acc-1', 'deposit', 10)}, got {message.payload!r:.120}."
-        )
-    return account, commands[kind](amount)
 
 
 def _routed(message: Message, routed: object) -> tuple[str, object]:

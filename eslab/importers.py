@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from eslab.viz.frame import (
+from eslab.frame import (
     EventTableError,
     MalformedColumnError,
     UnmappedColumnError,

@@ -31,16 +31,14 @@ from eslab.consumers import (
     NoSqlIdempotentConsumer,
     RdbmsIdempotentConsumer,
     UnknownMessageError,
-    account_route,
     events_per_message,
     make_consumer,
-    payment,
 )
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
 from eslab.errors import EslabError, InvalidIdError
+from eslab.lessons.nb06_idempotent_consumers import account_route, payment, run_redelivery
 from eslab.messaging import CRASHED, Message, MessageBroker
 from eslab.messaging import SKIPPED as BROKER_SKIPPED
-from eslab.widgets.redelivery_lab import run_redelivery
 
 KINDS = (NaiveConsumer, RdbmsIdempotentConsumer, NoSqlIdempotentConsumer)
 IDEMPOTENT = (RdbmsIdempotentConsumer, NoSqlIdempotentConsumer)

@@ -15,6 +15,7 @@ import pytest
 
 from eslab import AggregateRepository, EventStore
 from eslab.domain.bank import BankAccount
+from eslab.frame import EventTableError, MalformedColumnError, UnmappedColumnError
 from eslab.importers import (
     EVENTUATE_COLUMNS,
     SAMPLES,
@@ -26,7 +27,6 @@ from eslab.importers import (
 )
 from eslab.messaging import MessageBroker
 from eslab.publishing import PollingPublisher
-from eslab.viz.frame import EventTableError, MalformedColumnError, UnmappedColumnError
 
 
 def make_samples() -> ModuleType:
