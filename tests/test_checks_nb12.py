@@ -48,6 +48,13 @@ def _solution(lib: types.ModuleType, n: int, name: str) -> Any:
     return namespace[name]
 
 
+def _assert_hints(exercise: Any, make: Any, cases: list[tuple[Any, str]]) -> None:
+    """Each wrong handler, put in a class by ``make``, gets a hint that says ``says``."""
+    for wrong, says in cases:
+        result = exercise(make(wrong))
+        assert not result and says in result.message, (wrong.__name__, result)
+
+
 def test_the_domain_cells_make_a_library(lib: types.ModuleType) -> None:
     assert {"Book", "Member", "Wallet", "Catalogue", "LateFeeSaga"} <= set(vars(lib))
 
@@ -105,9 +112,7 @@ def test_exercise_1_hints_on_wrong_answers(lib: types.ModuleType) -> None:
         (no_twice, "already reserved"),
         (mutating, "must not change the book"),
     ]
-    for wrong, says in cases:
-        result = check.exercise_1(_book_with(lib, wrong))
-        assert not result and says in result.message, (wrong.__name__, result)
+    _assert_hints(check.exercise_1, lambda wrong: _book_with(lib, wrong), cases)
 
 
 # -- exercise 2: the projection handler ------------------------------------------------------------
@@ -150,9 +155,7 @@ def test_exercise_2_hints_on_wrong_answers(lib: types.ModuleType) -> None:
         (all_rows, "Another book's row changed"),
         (blank_title, "Keep the title"),
     ]
-    for wrong, says in cases:
-        result = check.exercise_2(_catalogue_with(lib, wrong))
-        assert not result and says in result.message, (wrong.__name__, result)
+    _assert_hints(check.exercise_2, lambda wrong: _catalogue_with(lib, wrong), cases)
 
 
 # -- exercise 3: the compensation ------------------------------------------------------------------
@@ -195,6 +198,4 @@ def test_exercise_3_hints_on_wrong_answers(lib: types.ModuleType) -> None:
         (whole_balance, "that payment's cents"),
         (repeat_refund, "ITS amount"),
     ]
-    for wrong, says in cases:
-        result = check.exercise_3(_wallet_with(lib, wrong))
-        assert not result and says in result.message, (wrong.__name__, result)
+    _assert_hints(check.exercise_3, lambda wrong: _wallet_with(lib, wrong), cases)

@@ -15,6 +15,7 @@ from eslab.sagas import (
     Reply,
     Saga,
     SagaNotQuietError,
+    SagaOrchestrator,
     SagaParticipant,
     SagaRunner,
     SagaStatus,
@@ -297,3 +298,24 @@ def test_wrong_set_ups_are_refused_with_eslab_errors() -> None:
     runner = SagaRunner(store)
     with pytest.raises(BadInputError, match="no orchestrator for 'ShipmentSaga'"):
         runner.start(ShipmentSaga, Shipment("s", "i", "Lyon"))
+
+
+def test_a_ready_orchestrator_can_be_handed_in_and_a_new_runner_resumes_the_saga() -> None:
+    runner, warehouse = make_runner()
+    saga_id = runner.start(ShipmentSaga, Shipment("shelf-1", "lamp", "Paris"))
+    for _ in range(3):  # pick, its reply, the courier command: the saga waits for a reply
+        runner.step()
+    assert not runner.quiet
+    # every process restarts: new participants and a new orchestrator, same store and broker
+    fresh = SagaOrchestrator(runner.store, None, ShipmentSaga)
+    restarted = SagaRunner(
+        runner.store,
+        [Warehouse(runner.store), Couriers(runner.store)],
+        sagas=[fresh],
+        broker=runner.broker,
+    )
+    assert restarted.orchestrator("ShipmentSaga") is fresh
+    restarted.run()
+    assert fresh.replayed == [saga_id]  # rebuilt from its stream
+    assert saga_events(restarted, saga_id)[-1] == "SagaFailed"
+    assert warehouse.shelves.find("shelf-1").count == 1

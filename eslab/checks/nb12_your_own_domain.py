@@ -7,6 +7,7 @@ event registry by name (the names the notebook uses).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -38,10 +39,28 @@ def _is_aggregate(value: Any, base: str) -> bool:
     )
 
 
+Scenario = tuple[Callable[[], Any], str]
+"""A Given/When/Then scenario to run, and the hint to give when it fails."""
+
+
+def _first_failure(scenarios: list[Scenario], mutation: str) -> CheckResult | None:
+    """The hint of the first scenario that fails (None when all hold)."""
+    from eslab.testing import ScenarioFailedError
+
+    for scenario, advice in scenarios:
+        try:
+            scenario()
+        except ScenarioFailedError as failure:
+            if "changed the aggregate's state" in str(failure):
+                return hint(f"{mutation}: return events; only apply_… changes state.")
+            return hint(advice)
+    return None
+
+
 @never_raise
 def exercise_1(book_class: Any) -> CheckResult:
     """``process_reserve``: only while lent, not by the borrower, not twice."""
-    from eslab.testing import ScenarioFailedError, given
+    from eslab.testing import given
 
     if not _is_aggregate(book_class, "Book"):
         return hint("Hand in your ReservableBook class (a subclass of Book), not an instance.")
@@ -76,13 +95,9 @@ def exercise_1(book_class: Any) -> CheckResult:
             "A book that is already reserved cannot be reserved again: look at reserved_by.",
         ),
     ]
-    for scenario, advice in scenarios:
-        try:
-            scenario()
-        except ScenarioFailedError as failure:
-            if "changed the aggregate's state" in str(failure):
-                return hint("process_reserve must not change the book: return events instead.")
-            return hint(advice)
+    failed = _first_failure(scenarios, "process_reserve must not change the book")
+    if failed is not None:  # a hint is falsy: compare with None
+        return failed
     return passed(
         "Right: four Given/When/Then scenarios hold — the invariant lives in process_reserve, "
         "and the events say what happened."
@@ -152,7 +167,7 @@ def _present(value: Any) -> bool:
 @never_raise
 def exercise_3(wallet_class: Any) -> CheckResult:
     """``process_refund``: refunds exactly that payment, and never refuses."""
-    from eslab.testing import ScenarioFailedError, given
+    from eslab.testing import given
 
     if not _is_aggregate(wallet_class, "Wallet"):
         return hint("Hand in your RefundingWallet class (a subclass of Wallet), not an instance.")
@@ -203,13 +218,9 @@ def exercise_3(wallet_class: Any) -> CheckResult:
             "compensation never refuses.",
         ),
     ]
-    for scenario, advice in scenarios:
-        try:
-            scenario()
-        except ScenarioFailedError as failure:
-            if "changed the aggregate's state" in str(failure):
-                return hint("process_refund must not change the wallet: return events instead.")
-            return hint(advice)
+    failed = _first_failure(scenarios, "process_refund must not change the wallet")
+    if failed is not None:  # a hint is falsy: compare with None
+        return failed
     return passed(
         "Right: the refund undoes exactly its payment, and running it again changes nothing "
         "— a compensation that is safe to retry."
