@@ -29,14 +29,23 @@ def _command(aggregate_class: type, name: str) -> Any:
     return next((cls for cls in table if cls.__name__ == name), None)
 
 
-def _is_aggregate(value: Any, base: str) -> bool:
+def _command_handled(value: Any, name: str, base: str, command: str, verb: str) -> Any:
+    """The command class ``value`` (an aggregate class under ``base``) handles, or a hint."""
     from eslab.aggregate import Aggregate
 
-    return (
+    if not (
         isinstance(value, type)
         and issubclass(value, Aggregate)
         and any(k.__name__ == base for k in value.__mro__)
-    )
+    ):
+        return hint(f"Hand in your {name} class (a subclass of {base}), not an instance.")
+    found = _command(value, command)
+    if found is None:
+        return hint(
+            f"{name} has no process_… method for {command} yet. Write "
+            f"`def process_{verb}(self, command: {command}) -> list[Event]:` in the class."
+        )
+    return found
 
 
 Scenario = tuple[Callable[[], Any], str]
@@ -62,14 +71,9 @@ def exercise_1(book_class: Any) -> CheckResult:
     """``process_reserve``: only while lent, not by the borrower, not twice."""
     from eslab.testing import given
 
-    if not _is_aggregate(book_class, "Book"):
-        return hint("Hand in your ReservableBook class (a subclass of Book), not an instance.")
-    reserve = _command(book_class, "ReserveBook")
-    if reserve is None:
-        return hint(
-            "ReservableBook has no process_… method for ReserveBook yet. Write "
-            "`def process_reserve(self, command: ReserveBook) -> list[Event]:` in the class."
-        )
+    reserve = _command_handled(book_class, "ReservableBook", "Book", "ReserveBook", "reserve")
+    if isinstance(reserve, CheckResult):
+        return reserve
     added, lent, reserved = _event("BookAdded"), _event("BookLent"), _event("BookReserved")
     dune, to_ann = added("Dune", "Frank Herbert"), lent("ann", date(2024, 3, 1))
     scenarios = [
@@ -169,14 +173,9 @@ def exercise_3(wallet_class: Any) -> CheckResult:
     """``process_refund``: refunds exactly that payment, and never refuses."""
     from eslab.testing import given
 
-    if not _is_aggregate(wallet_class, "Wallet"):
-        return hint("Hand in your RefundingWallet class (a subclass of Wallet), not an instance.")
-    refund = _command(wallet_class, "Refund")
-    if refund is None:
-        return hint(
-            "RefundingWallet has no process_… method for Refund yet. Write "
-            "`def process_refund(self, command: Refund) -> list[Event]:` in the class."
-        )
+    refund = _command_handled(wallet_class, "RefundingWallet", "Wallet", "Refund", "refund")
+    if isinstance(refund, CheckResult):
+        return refund
     opened, taken, refunded = (
         _event("WalletOpened"),
         _event("PaymentTaken"),
