@@ -47,8 +47,8 @@ def run(n_events: int = N_EVENTS, repeat: int = 3) -> dict[str, Any]:
 
     matplotlib.use("Agg")
     from eslab import EventStore
+    from eslab.frame import synthetic_frame
     from eslab.viz import events_frame, timeline
-    from eslab.viz.frame import synthetic_frame
     from eslab.widgets.explorer import Explorer
 
     frame = synthetic_frame(n_events, N_STREAMS, seed=0)

@@ -12,8 +12,7 @@ import pytest
 
 from eslab import AggregateRepository, EventStore, FixedClock, SeededIds
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
-from eslab.viz import events_frame, timeline
-from eslab.viz.frame import (
+from eslab.frame import (
     COLUMNS,
     EXTRA_COLUMNS,
     EventTableError,
@@ -22,6 +21,7 @@ from eslab.viz.frame import (
     synthetic_frame,
     thin,
 )
+from eslab.viz import events_frame, timeline
 
 FRAME_COLUMNS = COLUMNS + EXTRA_COLUMNS + ["stream"]
 

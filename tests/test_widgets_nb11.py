@@ -10,9 +10,9 @@ import pytest
 from eslab.domain.bank import BankAccount
 from eslab.domain.order import Order
 from eslab.errors import BadInputError
+from eslab.frame import synthetic_frame
 from eslab.importers import read_eventsourcing_sqlite, read_eventuate_events, sample_path
 from eslab.viz import events_frame
-from eslab.viz.frame import synthetic_frame
 from eslab.widgets.explorer import Explorer, select, state_after
 
 ORDERS_COLUMNS = {

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from eslab.viz.frame import events_frame
+from eslab.frame import events_frame
 
 MARK_STYLES: dict[str, dict[str, Any]] = {
     "rejected": {"marker": "X", "color": "#d62728", "s": 160, "label": "rejected append"},

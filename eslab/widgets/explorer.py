@@ -8,7 +8,7 @@ pass the aggregate class (``aggregates=[Order]``) — the aggregate's state righ
 it, rebuilt by replaying the stream up to that event (the seed's time machine).
 
 Big logs stay quick: past ``max_points`` events the picture is thinned (one dot per
-stream, event type and slice of the x-axis, see :func:`eslab.viz.frame.thin`); the
+stream, event type and slice of the x-axis, see :func:`eslab.frame.thin`); the
 counts always use every event.
 """
 
@@ -30,7 +30,7 @@ from eslab import events as events_module
 from eslab import serialization
 from eslab.aggregate import Aggregate
 from eslab.errors import BadInputError, EslabError
-from eslab.viz.frame import events_frame, thin
+from eslab.frame import events_frame, thin
 from eslab.viz.timeline import event_colours, figure_png, timeline
 from eslab.widgets.base import Lab, control
 
