@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7"]
-"""Okabe & Ito's colour-blind-safe colours (their black is kept for highlights, their
-yellow left out: too faint on white)."""
+OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#cc79a7"]
+"""Okabe & Ito's colour-blind-safe colours for event types. Their black (the current event)
+and vermillion (:data:`ALERT`: refused, failed, compensated) are kept for outcomes, their
+yellow left out (too faint on white)."""
 
 TOL_MUTED = ["#332288", "#117733", "#44aa99", "#88ccee", "#ddcc77", "#cc6677", "#aa4499"]
 """Paul Tol's "muted" colours (also colour-blind-safe), after Okabe-Ito's."""
@@ -54,12 +55,20 @@ OUTCOME_STYLES: dict[str, dict[str, Any]] = {
     "duplicate": {
         "marker": "o",
         "facecolors": "none",
-        "edgecolors": "#e69f00",
+        "edgecolors": "#000000",
         "s": 260,
-        "linewidths": 2,
+        "linewidths": 1.5,
+        "linestyles": ":",
         "label": "duplicate delivery",
     },
-    "snapshot": {"marker": "D", "color": "#332288", "s": 90, "label": "snapshot"},
+    "snapshot": {
+        "marker": "D",
+        "facecolors": "none",
+        "edgecolors": "#000000",
+        "s": 110,
+        "linewidths": 1.5,
+        "label": "snapshot",
+    },
     "compensation": {
         "marker": "o",
         "facecolors": "none",

@@ -56,6 +56,7 @@ __all__ = [
     "figure_png",
     "lane_plan",
     "short_id",
+    "texts_outside",
     "timeline",
 ]
 
@@ -172,11 +173,12 @@ def timeline(
     ys = frame["stream"].map(lane_of).to_numpy(dtype="float64")
     n = len(frame)
     size = 80 if n <= LABEL_LIMIT else (30 if n <= 2000 else 14)
-    low, high = _x_range(xs, x)
-    width_pt = _axes_width_pt(ax)
-    dense = _dense_lanes(xs, ys, frame, size, (high - low) / width_pt, density)
+    low, high = _x_range(np.concatenate([xs, _marks_x(marks, x)]), x)
     types = frame["event_type"].to_numpy(dtype=object)
     styles = type_styles(pd.unique(types))
+    lane_texts = _row_texts(frame, rows, label, plan)
+    width_pt = _axes_width_pt(ax, lane_texts, list(styles))
+    dense = _dense_lanes(xs, ys, frame, size, (high - low) / width_pt, density)
     sparse = ~np.isin(ys, list(dense))
     _draw_dots(ax, xs[sparse], ys[sparse], types[sparse], styles, size)
     if dense:
@@ -196,10 +198,10 @@ def timeline(
     for yv, (kind, _name) in enumerate(rows):
         if kind == "lane":
             ax.axhline(yv, color="#dddddd", lw=0.8, zorder=1)
-    labelled = _draw_marks(ax, frame, xs, x, lane_of, highlight, marks, (low, high))
-    _axes_labels(ax, frame, rows, x, label, plan)
+    lines = _draw_marks(ax, frame, xs, x, lane_of, highlight, marks, (low, high))
+    _axes_labels(ax, rows, lane_texts, x)
     ax.set_xlim(low, high)
-    ax.set_ylim(len(rows) - 1 + (1.25 if labelled else 0.7), -0.7)
+    ax.set_ylim(len(rows) - 0.3 + (0.35 + 0.3 * lines if lines else 0.0), -0.7)
     ax.set_xlabel(_x_label(frame, x, xs))
     text = title or "Event timeline"
     if plan.hidden_total:
@@ -237,13 +239,17 @@ def _x_range(xs: np.ndarray, x: str) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def _axes_width_pt(ax: Any) -> float:
-    """The axes' width in points, as laid out (roughly: before constrained layout)."""
+def _axes_width_pt(ax: Any, lane_texts: list[str], legend_texts: list[str]) -> float:
+    """The axes' width in points once laid out (estimated before the layout runs)."""
     fig = ax.figure
-    share = ax.get_position().width
-    if fig.get_layout_engine() is not None:
-        share = min(share, 0.7)  # lane labels on the left, legend on the right
-    return max(fig.get_figwidth() * 72 * share, 72.0)
+    width = fig.get_figwidth() * 72
+    if fig.get_layout_engine() is None:
+        return max(width * ax.get_position().width, 72.0)
+    left = 6.0 * max(map(len, lane_texts), default=0) + 24  # 10 pt labels, ticks, padding
+    names = max(map(len, legend_texts), default=0)
+    columns = 1 + (len(legend_texts) + 2) // LEGEND_ROWS
+    right = (5.0 * max(names, 22) + 30) * columns  # 8 pt legend text beside its marker
+    return max(width - left - right, 72.0)
 
 
 def _dense_lanes(
@@ -351,7 +357,7 @@ def _draw_marks(
     marks: dict[int, str] | Sequence[Mark] | None,
     span: tuple[float, float],
 ) -> bool:
-    """Highlight and outcome markers; returns True when a mark has a label below it."""
+    """Highlight and outcome markers; returns the most lines a label below a mark has."""
     positions = frame["position"].to_numpy()
     lanes = frame["stream"].map(lane_of).to_numpy()
     if highlight is not None:
@@ -370,7 +376,7 @@ def _draw_marks(
     if not marks:
         return False
     points: dict[str, list[tuple[Any, float]]] = {}
-    labelled = False
+    lines = 0
     if isinstance(marks, dict):
         chosen = np.isin(positions, list(marks))
         for pos, xv, yv in zip(positions[chosen], xs[chosen], lanes[chosen], strict=True):
@@ -382,13 +388,19 @@ def _draw_marks(
             xv = _mark_x(mark.x, x)
             points.setdefault(mark.kind, []).append((xv, lane_of[mark.stream]))
             if mark.label:
-                labelled = True
-                _mark_label(ax, mark, xv, lane_of[mark.stream], span)
+                lines = max(lines, _mark_label(ax, mark, xv, lane_of[mark.stream], span))
     for kind, xy in points.items():
         style = dict(OUTCOME_STYLES.get(kind, {"marker": "*", "color": "black", "s": 120}))
         style.setdefault("label", kind)
         ax.scatter([p[0] for p in xy], [p[1] for p in xy], zorder=5, **style)
-    return labelled
+    return lines
+
+
+def _marks_x(marks: dict[int, str] | Sequence[Mark] | None, x: str) -> np.ndarray:
+    """Where the marks without a row (a rejected append) sit: the x-axis must show them."""
+    if not marks or isinstance(marks, dict):
+        return np.array([], dtype="float64")
+    return np.array([_mark_x(m.x, x) for m in marks], dtype="float64")
 
 
 def _mark_x(value: Any, x: str) -> float:
@@ -399,14 +411,15 @@ def _mark_x(value: Any, x: str) -> float:
     return float(value)
 
 
-def _mark_label(ax: Any, mark: Mark, xv: float, yv: float, span: tuple[float, float]) -> None:
-    """The mark's label under it, wrapped, and aligned so it stays inside the axes."""
+def _mark_label(ax: Any, mark: Mark, xv: float, yv: float, span: tuple[float, float]) -> int:
+    """The mark's label under it, wrapped, aligned to stay inside the axes; its lines."""
     share = (xv - span[0]) / ((span[1] - span[0]) or 1.0)
     ha = "left" if share < 0.25 else ("right" if share > 0.75 else "center")
+    text = _wrap(mark.label, 40)
     ax.annotate(
-        _wrap(mark.label, 26),
+        text,
         (xv, yv),
-        xytext=(0, -10),
+        xytext=(0, -8),
         textcoords="offset points",
         ha=ha,
         va="top",
@@ -414,24 +427,24 @@ def _mark_label(ax: Any, mark: Mark, xv: float, yv: float, span: tuple[float, fl
         color=OUTCOME_STYLES.get(mark.kind, {}).get("color", "#D55E00"),
         zorder=6,
     )
+    return text.count("\n") + 1
 
 
-def _axes_labels(
-    ax: Any,
-    frame: pd.DataFrame,
-    rows: list[tuple[str, str]],
-    x: str,
-    label: str | None,
-    plan: LanePlan,
-) -> None:
-    from matplotlib.ticker import MaxNLocator
-
+def _row_texts(
+    frame: pd.DataFrame, rows: list[tuple[str, str]], label: str | None, plan: LanePlan
+) -> list[str]:
+    """The text of each row's tick label: the lane's name, or "+N more Book streams"."""
     names = _lane_labels(frame, label)
     hidden = dict(plan.hidden)
-    texts = [
+    return [
         names.get(name, name) if kind == "lane" else f"+{hidden[name]:,} more {name} streams"
         for kind, name in rows
     ]
+
+
+def _axes_labels(ax: Any, rows: list[tuple[str, str]], texts: list[str], x: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_yticks(range(len(rows)), texts)
     for tick, (kind, _name) in zip(ax.get_yticklabels(), rows, strict=True):
         if kind == "more":
@@ -538,3 +551,33 @@ def _wrap(text: str, width: float) -> str:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def texts_outside(fig: Figure) -> list[str]:
+    """The texts of ``fig`` that stick out once drawn (empty when every label fits).
+
+    Titles, axis labels, the tick labels in view and legends must lie inside the figure;
+    the labels written on the data (versions, marks' labels) inside their axes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxed: list[tuple[Any, Any]] = [(t, fig.bbox) for t in fig.texts]
+    for ax in fig.axes:
+        frame_texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        frame_texts += ax.get_xticklabels() + ax.get_yticklabels()
+        legend = ax.get_legend()
+        if legend is not None:
+            frame_texts += legend.get_texts()
+        boxed += [(t, fig.bbox) for t in frame_texts]
+        boxed += [(t, ax.bbox) for t in ax.texts]
+    out = []
+    for text, box in boxed:
+        if not text.get_visible() or not text.get_text():
+            continue
+        ext = text.get_window_extent(renderer)
+        if ext.x0 < box.x0 - 1 or ext.y0 < box.y0 - 1 or ext.x1 > box.x1 + 1 or ext.y1 > box.y1 + 1:
+            out.append(text.get_text())
+    return out
