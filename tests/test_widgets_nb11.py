@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import PathPatch
 
 from eslab.domain.bank import BankAccount
 from eslab.domain.order import Order
@@ -13,6 +15,7 @@ from eslab.errors import BadInputError
 from eslab.importers import read_eventsourcing_sqlite, read_eventuate_events, sample_path
 from eslab.viz import events_frame
 from eslab.viz.frame import synthetic_frame
+from eslab.viz.timeline import texts_outside
 from eslab.widgets.explorer import Explorer, select, state_after
 
 ORDERS_COLUMNS = {
@@ -226,17 +229,54 @@ def test_export_button_writes_the_file_and_offers_a_download(
     assert 'download="timeline-1-20.svg" href="data:image/svg+xml;base64,' in status
 
 
-def test_100k_events_are_thinned_but_counted_in_full(tmp_path: Path) -> None:
+def test_100k_events_keep_a_lane_per_stream_type_and_are_counted_in_full(tmp_path: Path) -> None:
     big = synthetic_frame(100_000, 2_000, seed=0)
-    explorer = Explorer(big, max_points=20_000, export_dir=tmp_path)
+    explorer = Explorer(big, export_dir=tmp_path)
     assert len(explorer.view) == 100_000
-    assert len(explorer.drawn) <= 20_001
-    assert explorer.drawn.attrs["drawn_of"] < 100_000  # only the busiest lanes are drawn
     assert explorer.drawn["stream"].nunique() == 20
+    assert set(explorer.drawn["entity_type"]) == {"Order", "Ticket", "Account"}
     assert "<b>100,000</b></td></tr></table>" in explorer.counts.value
-    assert "busiest of 2,000 streams" in explorer.figure().axes[0].get_title()
+    ax = explorer.figure().axes[0]
+    assert "(+1,980 more streams)" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert {"+660 more Order streams", "+660 more Ticket streams"} <= set(labels)
+    assert any(isinstance(p, PathPatch) for p in ax.patches)  # dense lanes: stacked bars
+    assert texts_outside(ax.figure) == []
     explorer.zoom_in()
     assert explorer.png.startswith(PNG)
+
+
+def test_the_selected_event_stays_inside_the_window(explorer: Explorer) -> None:
+    explorer.select_event(2)
+    explorer.zoom_in()  # positions 6–14: event 2 is outside
+    assert explorer.window.value == (6, 14)
+    assert explorer.position.value == 6 and "position 6 ·" in explorer.details.value
+    explorer.select_event(19)  # typed outside the window: the window moves to it
+    low, high = explorer.window.value
+    assert low <= 19 <= high and high - low == 8
+    assert explorer.position.value == 19
+
+
+def test_buttons_show_their_whole_label_and_a_tooltip(explorer: Explorer) -> None:
+    buttons = [*explorer.buttons.values(), explorer.prev_button, explorer.next_button]
+    for button in [*buttons, explorer.export_button]:
+        assert button.layout.width == "auto" and button.layout.flex == "0 0 auto"
+        assert button.tooltip
+    assert explorer.widget.layout.width == "100%"
+    assert explorer.plot.layout.width == "100%"
+    assert explorer.type_select.style.description_width == "initial"
+
+
+def test_colours_of_the_counts_are_the_pictures(explorer: Explorer) -> None:
+    ax = explorer.figure().axes[0]
+    dots = {
+        c.get_label(): to_hex(c.get_facecolor()[0])
+        for c in ax.collections
+        if c.get_label() != "current event"
+    }
+    assert f"<span style='color:{dots['OrderCreated']}'>●</span> OrderCreated" in (
+        explorer.counts.value
+    )
 
 
 def test_select_combines_filters(orders: pd.DataFrame) -> None:

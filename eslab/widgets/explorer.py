@@ -289,11 +289,11 @@ class Explorer(Lab):
         low, high = self.window.value
         position = change["new"]
         if not low <= position <= high:
-            half = (high - low) // 2
-            low = max(self.window.min, min(position - half, self.window.max - (high - low)))
+            width = high - low
+            low = max(self.window.min, min(position - width // 2, self.window.max - width))
             self._quiet = True
             try:
-                self._set_window(low, low + (high - low))
+                self._set_window(low, low + width)
             finally:
                 self._quiet = False
         self.refresh()
