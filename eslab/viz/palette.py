@@ -1,17 +1,18 @@
 """One colour and marker per event type, the same in every picture of the course.
 
-A type's colour comes from a colour-blind-safe palette (Okabe-Ito's seven colours, then
-Paul Tol's "muted" ones), at a slot chosen by a stable hash of the type's name — not by
-the order the types happen to appear in, so ``MemberRegistered`` has one colour in every
-timeline, swimlane, explorer and notebook. The :class:`Palette` remembers each type's slot
-for the session: two types never share a slot, so a collision of hashes is resolved once
-(the later type takes the next free slot) and then holds for every later figure. Past
-the last colour the slots go round again with another marker shape, so a (colour,
-marker) pair always names one type (in a density lane: colour and hatching).
+A type's colour comes from a colour-blind-safe palette of ten (Okabe-Ito's colours, then
+Paul Tol's "muted" ones that differ from them), at a slot chosen by a stable hash of the
+type's name — not by the order the types happen to appear in — so ``MemberRegistered`` has
+one colour in every timeline, swimlane, explorer and notebook. The :class:`Palette`
+remembers each type's slot for the session: two types never share a slot, so a collision
+of hashes is resolved once (the type named later takes the next free slot) and then holds
+for every later figure. Past the tenth type the slots go round again with another marker
+shape, so a (colour, marker) pair always names one type (in a density lane: colour and
+hatching).
 
 Outcomes have their own marker shapes (:data:`OUTCOME_STYLES`) so colour is never the
-only signal: a rejected append is an ✕, a duplicate delivery a hollow ring, a
-compensation a dashed ring, a snapshot a diamond.
+only signal: a rejected append is an ✕, a duplicate delivery a dotted ring, a
+compensation a dashed ring, a snapshot a hollow diamond.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#cc79a7"]
 and vermillion (:data:`ALERT`: refused, failed, compensated) are kept for outcomes, their
 yellow left out (too faint on white)."""
 
-TOL_MUTED = ["#332288", "#117733", "#44aa99", "#88ccee", "#ddcc77", "#cc6677", "#aa4499"]
-"""Paul Tol's "muted" colours (also colour-blind-safe), after Okabe-Ito's."""
+TOL_MUTED = ["#332288", "#117733", "#ddcc77", "#882255", "#999933"]
+"""Paul Tol's "muted" colours (also colour-blind-safe) that no Okabe-Ito colour resembles
+(his rose, cyan, teal and purple are too near reddish purple, sky blue and bluish green)."""
 
-COLOURS: list[str] = OKABE_ITO + TOL_MUTED + ["#882255", "#999933"]
-"""Every colour an event type can get, in slot order."""
+COLOURS: list[str] = OKABE_ITO + TOL_MUTED
+"""Every colour an event type can get, in slot order: ten that stay apart."""
 
 TYPE_MARKERS = ["o", "s", "^", "v", "P"]
 """The dot's shape: the first round of colours are circles, the next squares, …"""

@@ -185,12 +185,15 @@ def timeline(
         _draw_density(ax, xs, ys, types, dense, styles, low, high, width_pt)
     if n <= LABEL_LIMIT:
         versions = frame["entity_version"].to_numpy()
-        for xv, yv, v in zip(xs[sparse], ys[sparse], versions[sparse], strict=True):
+        ringed = np.isin(frame["position"].to_numpy(), _positions(highlight))
+        for xv, yv, v, ring in zip(
+            xs[sparse], ys[sparse], versions[sparse], ringed[sparse], strict=True
+        ):
             ax.annotate(
                 f"v{v}",
                 (xv, yv),
                 textcoords="offset points",
-                xytext=(0, 8),
+                xytext=(0, 13 if ring else 8),  # above the current event's ring
                 ha="center",
                 fontsize=7,
                 color="#333333",
@@ -361,8 +364,7 @@ def _draw_marks(
     positions = frame["position"].to_numpy()
     lanes = frame["stream"].map(lane_of).to_numpy()
     if highlight is not None:
-        wanted = [highlight] if isinstance(highlight, int | np.integer) else list(highlight)
-        chosen = np.isin(positions, wanted)
+        chosen = np.isin(positions, _positions(highlight))
         ax.scatter(
             xs[chosen],
             lanes[chosen],
@@ -394,6 +396,12 @@ def _draw_marks(
         style.setdefault("label", kind)
         ax.scatter([p[0] for p in xy], [p[1] for p in xy], zorder=5, **style)
     return lines
+
+
+def _positions(highlight: int | Sequence[int] | None) -> list[int]:
+    if highlight is None:
+        return []
+    return [highlight] if isinstance(highlight, int | np.integer) else list(highlight)
 
 
 def _marks_x(marks: dict[int, str] | Sequence[Mark] | None, x: str) -> np.ndarray:
