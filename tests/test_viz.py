@@ -21,7 +21,14 @@ from eslab import AggregateRepository, EventStore
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
 from eslab.viz import Mark, events_frame, timeline, use_korean_font
 from eslab.viz.frame import synthetic_frame
-from eslab.viz.palette import ALERT, COLOURS, Palette, event_colours, stable_slot
+from eslab.viz.palette import (
+    ALERT,
+    COLOURS,
+    Palette,
+    event_colours,
+    stable_slot,
+    type_styles,
+)
 from eslab.viz.swimlane import KIND_COLOURS, Exchange, swimlane
 from eslab.viz.timeline import lane_plan, short_id, texts_outside
 
@@ -143,7 +150,10 @@ def test_a_type_has_the_same_colour_in_two_different_figures(store: EventStore) 
     )
     mixed = dot_colours(timeline(other, title="another figure").axes[0])
     assert mixed["MoneyDeposited"] == bank["MoneyDeposited"]
-    assert len(set(mixed.values())) == len(mixed)  # different types, different colours
+    styles = type_styles(mixed)
+    assert {name: style.colour for name, style in styles.items()} == mixed
+    # different types look different: by colour, or (past ten types in a session) by shape
+    assert len({(style.colour, style.marker) for style in styles.values()}) == len(mixed)
     assert event_colours(["MoneyDeposited"])["MoneyDeposited"] == bank["MoneyDeposited"]
 
 

@@ -15,6 +15,7 @@ from eslab.errors import BadInputError
 from eslab.importers import read_eventsourcing_sqlite, read_eventuate_events, sample_path
 from eslab.viz import events_frame
 from eslab.viz.frame import synthetic_frame
+from eslab.viz.palette import type_styles
 from eslab.viz.timeline import texts_outside
 from eslab.widgets.explorer import Explorer, select, state_after
 
@@ -274,7 +275,8 @@ def test_colours_of_the_counts_are_the_pictures(explorer: Explorer) -> None:
         for c in ax.collections
         if c.get_label() != "current event"
     }
-    assert f"<span style='color:{dots['OrderCreated']}'>●</span> OrderCreated" in (
+    glyph = type_styles(["OrderCreated"])["OrderCreated"].glyph  # ● or, past ten types, ■ …
+    assert f"<span style='color:{dots['OrderCreated']}'>{glyph}</span> OrderCreated" in (
         explorer.counts.value
     )
 

@@ -37,6 +37,9 @@ COLOURS: list[str] = OKABE_ITO + TOL_MUTED
 TYPE_MARKERS = ["o", "s", "^", "v", "P"]
 """The dot's shape: the first round of colours are circles, the next squares, …"""
 
+MARKER_GLYPHS = {"o": "●", "s": "■", "^": "▲", "v": "▼", "P": "✚"}
+"""Each dot marker as a text character."""
+
 TYPE_HATCHES = ["", "////", "....", "\\\\", "xx"]
 """The bar's hatching in a density lane, one per round (as the markers)."""
 
@@ -99,6 +102,11 @@ class TypeStyle:
     colour: str
     marker: str
     hatch: str = ""
+
+    @property
+    def glyph(self) -> str:
+        """The marker as a character, for HTML next to the picture (● ■ ▲ ▼ ✚)."""
+        return MARKER_GLYPHS.get(self.marker, "●")
 
 
 def stable_slot(name: str, slots: int = len(COLOURS)) -> int:

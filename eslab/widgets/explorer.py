@@ -37,7 +37,7 @@ from eslab import serialization
 from eslab.aggregate import Aggregate
 from eslab.errors import BadInputError, EslabError
 from eslab.viz.frame import events_frame
-from eslab.viz.palette import event_colours
+from eslab.viz.palette import type_styles
 from eslab.viz.timeline import figure_png, lane_plan, timeline
 from eslab.widgets.base import Lab, control
 
@@ -423,7 +423,7 @@ class Explorer(Lab):
             self.plot.value = self.png
             self.plot.layout.display = None
         # the texts change after the picture, so what you read always matches what you see
-        self.counts.value = _counts_html(view, self.drawn)
+        self.counts.value = _counts_html(view)
         self.details.value = self._details_html()
         self.range_label.value = self._range_text(view)
 
@@ -600,12 +600,12 @@ def _pretty(payload: Any) -> str:
     return html.escape(text)
 
 
-def _counts_html(view: pd.DataFrame, drawn: pd.DataFrame) -> str:
-    """Events per type in the view; the dot has the type's colour in the picture."""
+def _counts_html(view: pd.DataFrame) -> str:
+    """Events per type in the view; the mark has the type's colour and shape in the picture."""
     counts = view["event_type"].value_counts()
-    colours = event_colours(drawn["event_type"])
+    styles = type_styles(counts.index)
     rows = "".join(
-        f"<tr><td><span style='color:{_hex(colours.get(name, '#bbbbbb'))}'>●</span> "
+        f"<tr><td><span style='color:{styles[name].colour}'>{styles[name].glyph}</span> "
         f"{html.escape(name)}</td><td style='text-align:right'>{n:,}</td></tr>"
         for name, n in counts.items()
     )
@@ -614,9 +614,3 @@ def _counts_html(view: pd.DataFrame, drawn: pd.DataFrame) -> str:
         f"</tr>{rows}<tr><td><b>total</b></td><td style='text-align:right'><b>{len(view):,}"
         "</b></td></tr></table>"
     )
-
-
-def _hex(colour: Any) -> str:
-    from matplotlib.colors import to_hex
-
-    return to_hex(colour)
