@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
@@ -245,6 +246,25 @@ def test_100k_events_keep_a_lane_per_stream_type_and_are_counted_in_full(tmp_pat
     assert texts_outside(ax.figure) == []
     explorer.zoom_in()
     assert explorer.png.startswith(PNG)
+
+
+def test_one_busy_stream_on_the_time_axis_is_many_bars_not_one() -> None:
+    times = pd.Timestamp("2024-05-06 08:00") + pd.to_timedelta(np.arange(666) * 13, unit="ms")
+    busy = pd.DataFrame(
+        {
+            "entity_type": "BankAccount",
+            "entity_id": "acc-1",
+            "event_type": ["AccountOpened"] + ["MoneyDeposited"] * 665,
+            "created_at": times,
+        }
+    )
+    explorer = Explorer(events_frame(busy), x="time")
+    ax = explorer.figure().axes[0]
+    bars = sum(len(p.get_path().vertices) // 5 for p in ax.patches if isinstance(p, PathPatch))
+    assert bars >= 50  # one bar per slice of the 8.7 seconds, as tall as its events
+    low, high = ax.get_xlim()
+    span = (high - low) * 86_400  # matplotlib's dates count days
+    assert 8.6 < span < 9.5
 
 
 def test_the_selected_event_stays_inside_the_window(explorer: Explorer) -> None:

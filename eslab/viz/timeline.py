@@ -237,8 +237,10 @@ def _x_range(xs: np.ndarray, x: str) -> tuple[float, float]:
     if finite.size == 0:
         return (0.0, 1.0)
     low, high = float(finite.min()), float(finite.max())
-    unit = 1.0 if x == "position" else 1.0 / 86_400  # a position, or a second
-    pad = max((high - low) * 0.03, unit * 0.6)
+    if x == "position":
+        pad = max((high - low) * 0.03, 0.6)  # whole positions: most of one on each side
+    else:
+        pad = (high - low) * 0.03 or 0.6 / 86_400  # one instant: most of a second
     return low - pad, high + pad
 
 
