@@ -328,3 +328,9 @@ def _walk(widget: object) -> list[object]:
     for child in getattr(widget, "children", ()):
         found += _walk(child)
     return found
+
+
+def test_lanes_can_be_labelled_by_a_payload_key(orders: pd.DataFrame) -> None:
+    explorer = Explorer(orders, label="consumer_id")
+    labels = [t.get_text() for t in explorer.figure().axes[0].get_yticklabels()]
+    assert "Order order-104 · consumer-1" in labels
