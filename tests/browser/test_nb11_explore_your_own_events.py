@@ -32,8 +32,11 @@ def test_explore_your_own_events(page: Any, lab_server: LabServer) -> None:
     plot = explorer.locator("img.eslab-explorer-plot")
     plot.wait_for(state="visible")
     assert plot.evaluate("img => img.naturalWidth") > 300
-    assert_fills_output(plot)  # the picture is as wide as the notebook's column
-    assert_no_truncated_labels(explorer)  # "Zoom in", not "Zoom…"
+    for width in (900, 1900, 1400):  # a narrow window, a wide one, the usual one
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(300)  # Lab lays the panel out again
+        assert_fills_output(plot)  # the picture is as wide as the notebook's column
+        assert_no_truncated_labels(explorer)  # "Zoom in", not "Zoom…"
     before = plot.get_attribute("src")
 
     # keyboard on the positions window: the lower handle moves right, the picture follows
