@@ -178,7 +178,7 @@ def timeline(
     styles = type_styles(pd.unique(types))
     lane_texts = _row_texts(frame, rows, label, plan)
     width_pt = _axes_width_pt(ax, lane_texts, list(styles))
-    dense = _dense_lanes(xs, ys, frame, size, (high - low) / width_pt, density)
+    dense = _dense_lanes(xs, ys, size, (high - low) / width_pt, density)
     sparse = ~np.isin(ys, list(dense))
     _draw_dots(ax, xs[sparse], ys[sparse], types[sparse], styles, size)
     if dense:
@@ -260,7 +260,6 @@ def _axes_width_pt(ax: Any, lane_texts: list[str], legend_texts: list[str]) -> f
 def _dense_lanes(
     xs: np.ndarray,
     ys: np.ndarray,
-    frame: pd.DataFrame,
     size: float,
     data_per_pt: float,
     density: bool | None,
