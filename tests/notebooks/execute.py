@@ -53,15 +53,16 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S) -> nbformat.Note
 
 @dataclass
 class Rerun:
-    """A notebook run top to bottom (``first``), then every code cell run once more in order
-    in the same kernel (``again``), as a learner who re-runs cells would."""
+    """A notebook run top to bottom (``first``), then every code cell run again in order,
+    each twice in a row (``again``: the outputs of its second run), as a learner who
+    re-runs cells (and presses Shift-Enter twice) would."""
 
     first: nbformat.NotebookNode
     again: nbformat.NotebookNode
 
 
 def execute_notebook_twice(path: Path, timeout: int = CELL_TIMEOUT_S) -> Rerun:
-    """Run All in a fresh kernel, then re-run every code cell once more, in order."""
+    """Run All in a fresh kernel, then re-run every code cell in order, twice each."""
     nb = nbformat.read(path, as_version=4)
     client = _client(nb, path, timeout)
     client.reset_execution_trackers()
@@ -69,19 +70,29 @@ def execute_notebook_twice(path: Path, timeout: int = CELL_TIMEOUT_S) -> Rerun:
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         first = copy.deepcopy(nb)
+        again = copy.deepcopy(nb)
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
-    return Rerun(first, nb)
+            once_more = client.execute_cell(copy.deepcopy(cell), index)
+            # keep the errors of both runs, the verdicts of the last one
+            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            again.cells[index] = once_more
+            if errors and not any(o.output_type == "error" for o in once_more.get("outputs", [])):
+                once_more.outputs = errors + list(once_more.outputs)
+    return Rerun(first, again)
+
+
+CHECK_MARK = 'class="eslab-check"'
 
 
 def check_results(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
-    """The self-check verdicts a run printed: ``(cell index, line)`` for lines with ✓ or ✗."""
+    """The self-check verdicts a run showed: ``(cell index, verdict)`` per check output."""
     found = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         for line in _output_text(cell).splitlines():
-            if "✓" in line or "✗" in line:
+            if CHECK_MARK in line:
                 found.append((index, line.strip()))
     return found
 
