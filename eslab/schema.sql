@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS quarantine (
     reader         VARCHAR   NOT NULL,  -- who found it: the relay's or projection's name
     position       BIGINT    NOT NULL,  -- the row in events
+    event_id       VARCHAR   NOT NULL,
     entity_type    VARCHAR   NOT NULL,
     entity_id      VARCHAR   NOT NULL,
     entity_version BIGINT    NOT NULL,

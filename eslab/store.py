@@ -94,6 +94,7 @@ SELECT event_ids, event_types, event_data, entity_types, entity_ids, versions,
 _QUARANTINE_COLUMNS = (
     "position",
     "reader",
+    "event_id",
     "entity_type",
     "entity_id",
     "entity_version",
