@@ -197,12 +197,6 @@ def _is_date(v: Any) -> bool:
     return isinstance(v, date) and not isinstance(v, datetime)
 
 
-def _finite(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        _refuse_non_finite(v, "$")
-    return v
-
-
 def _reading(rule_name: str, accepts: Callable[[Any], bool], convert: Callable[[Any], Any]):
     def read(d: Any) -> Any:
         if not accepts(d):
@@ -227,7 +221,7 @@ _SCALARS: dict[Any, Rule] = {
     str: Rule("str", lambda v: isinstance(v, str), _same, _reading("str", _exact(str), _same)),
     bool: Rule("bool", _exact(bool), _same, _reading("bool", _exact(bool), _same)),
     int: Rule("int", _is_int, _same, _reading("int", _is_int, _same)),
-    float: Rule("float", _is_number, _finite, _reading("a number", _is_number, float)),
+    float: Rule("float", _is_number, _same, _reading("a number", _is_number, float)),
     Decimal: Rule(
         "Decimal",
         lambda v: isinstance(v, Decimal),
@@ -343,13 +337,21 @@ def _refuse(hint: Any, value: Any, path: str) -> FieldTypeError:
 
 def _scalar_encoder(hint: Any, rule: Rule) -> Encoder:
     accepts, to_json = rule.accepts, rule.to_json
+    if hint is float:
+
+        def enc_float(value: Any, path: str) -> Any:
+            if not accepts(value):
+                raise _refuse(hint, value, path)
+            if isinstance(value, float) and not math.isfinite(value):
+                _refuse_non_finite(value, path)
+            return value
+
+        return enc_float
 
     def enc(value: Any, path: str) -> Any:
-        if not accepts(value):
-            raise _refuse(hint, value, path)
-        if to_json is _finite and isinstance(value, float) and not math.isfinite(value):
-            _refuse_non_finite(value, path)
-        return to_json(value)
+        if accepts(value):
+            return to_json(value)
+        raise _refuse(hint, value, path)
 
     return enc
 
@@ -391,22 +393,48 @@ def _dataclass_encoder(cls: type) -> Encoder:
 
 
 def _union_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
-    options = [encoder_for(a) for a in args]
+    nullable = type(None) in args
+    options = [(_shape_of(a), encoder_for(a)) for a in args if a is not type(None)]
 
     def enc(value: Any, path: str) -> Any:
-        for option in options:
-            try:
+        if value is None and nullable:
+            return None
+        for fits, option in options:
+            if fits(value):  # the first option of the value's shape encodes (and checks) it
                 return option(value, path)
-            except FieldTypeError:
-                continue
         raise _refuse(hint, value, path)
 
     return enc
 
 
+def _shape_of(hint: Any) -> Callable[[Any], bool]:
+    """A cheap test of a value's outer type against ``hint`` (for choosing a union option)."""
+    if hint is Any or hint is object:
+        return lambda v: True
+    rule = _SCALARS.get(hint)
+    if rule is not None:
+        return rule.accepts
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        shapes = [_shape_of(a) for a in args]
+        return lambda v: any(fits(v) for fits in shapes)
+    if origin is typing.Literal:
+        return lambda v: any(v == a and type(v) is type(a) for a in args)
+    if hint in _CONTAINERS or origin in _CONTAINERS:
+        kinds = _CONTAINERS[origin or hint][0]
+        return lambda v: isinstance(v, kinds)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return lambda v: type(v) is hint
+    if isinstance(hint, type):
+        return lambda v: isinstance(v, hint)
+    raise _unsupported(hint)
+
+
 def _literal_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
+    fits = _shape_of(hint)
+
     def enc(value: Any, path: str) -> Any:
-        if not any(value == a and type(value) is type(a) for a in args):
+        if not fits(value):
             raise _refuse(hint, value, path)
         return encode(value, path)
 
