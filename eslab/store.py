@@ -105,6 +105,14 @@ _QUARANTINE_COLUMNS = (
     "first_seen",
     "event_data",
 )
+_INSERT_QUARANTINE = """
+INSERT OR IGNORE INTO quarantine (reader, position, event_id, entity_type, entity_id,
+                                  entity_version, event_type, schema_version, error, reason,
+                                  first_seen)
+SELECT unnest($reader), unnest($position), unnest($event_id), unnest($entity_type),
+       unnest($entity_id), unnest($entity_version), unnest($event_type),
+       unnest($schema_version), unnest($error), unnest($reason), $now
+"""
 ARROW_BATCH_ROWS = 64
 """From this many events on, a unit of work hands them to DuckDB as an Arrow table
 (columnar: about half the cost of binding Python lists)."""
@@ -860,11 +868,7 @@ class EventStore:
         params: dict[str, Any] = {c: [getattr(q, c) for q in found] for c in columns}
         params["now"] = self.clock()
         with self._write_lock:
-            self._run(
-                f"INSERT OR IGNORE INTO quarantine ({', '.join(columns)}, first_seen) "
-                f"SELECT {', '.join(f'unnest(${c})' for c in columns)}, $now",
-                params,
-            )
+            self._run(_INSERT_QUARANTINE, params)
 
     @_guarded
     def quarantined(self, reader: str | None = None) -> pd.DataFrame:
@@ -874,7 +878,9 @@ class EventStore:
         ``event_data`` beside it; ``reader`` narrows it to one relay or projection.
         """
         sql = (
-            f"SELECT {', '.join('q.' + c for c in _QUARANTINE_COLUMNS[:-1])}, e.event_data "
+            "SELECT q.position, q.reader, q.event_id, q.entity_type, q.entity_id, "
+            "q.entity_version, q.event_type, q.schema_version, q.error, q.reason, "
+            "q.first_seen, e.event_data "
             "FROM quarantine q LEFT JOIN events e ON e.position = q.position"
         )
         params: dict[str, Any] = {}

@@ -515,6 +515,11 @@ def test_the_table_is_big_enough() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
 
 
+def test_the_readme_names_this_many_cases() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"**Bad input** — {BAD_INPUT_CASES} cases" in readme
+
+
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_bad_input_is_refused_clearly_and_writes_nothing(
     case: Case, store_for: Callable[[str], EventStore]
