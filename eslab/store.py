@@ -487,7 +487,10 @@ class EventStore:
             try:
                 self._run(_INSERT_EVENTS, pending.rows)
             except duckdb.Error as exc:
-                raise self._translate(exc, [pending]) from exc
+                error = self._translate(exc, [pending])
+                if error is exc:
+                    raise
+                raise error from exc
             self._heads[(entity_type, entity_id)] = pending.new_version
         return pending.new_version
 
@@ -516,7 +519,10 @@ class EventStore:
                 self._run("COMMIT", cur=cur)
             except duckdb.Error as exc:
                 _rollback(cur)
-                raise self._translate(exc, uow.appends, uow.processed) from exc
+                error = self._translate(exc, uow.appends, uow.processed)
+                if error is exc:
+                    raise  # the caller's own SQL, or nothing eslab can explain better
+                raise error from exc
             except BaseException:
                 _rollback(cur)
                 raise
@@ -823,6 +829,8 @@ class EventStore:
         _check_count("after_position", after_position)
         if limit is not None:
             _check_count("limit", limit)
+        if quarantine_as is not None:
+            _check_id("quarantine_as", quarantine_as)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
@@ -851,7 +859,6 @@ class EventStore:
         """Decode rows; with a reader name, set undecodable rows aside instead of raising."""
         if quarantine_as is None:
             return ReadBatch([_stored_event(r) for r in rows])
-        _check_id("quarantine_as", quarantine_as)
         batch = ReadBatch()
         for row in rows:
             try:
