@@ -301,6 +301,31 @@ def _unsupported(hint: Any) -> SerializationError:
     )
 
 
+def kind_of(hint: Any) -> str:
+    """Which family of rules a hint belongs to (the one dispatch writer and reader share):
+    ``any``, ``scalar``, ``enum``, ``dataclass``, ``union``, ``literal`` or ``container``."""
+    if hint is Any or hint is object:
+        return "any"
+    if hint in _SCALARS:
+        return "scalar"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return "enum"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return "dataclass"
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return "union"
+    if origin is typing.Literal:
+        return "literal"
+    if hint in _CONTAINERS or origin in _CONTAINERS:
+        return "container"
+    raise _unsupported(hint)
+
+
+def _container_parts(hint: Any) -> tuple[type, tuple[Any, ...]]:
+    return typing.get_origin(hint) or hint, typing.get_args(hint)
+
+
 # -- writing: check every value against its hint while encoding it ------------------------
 
 
@@ -312,30 +337,15 @@ def encode_as(hint: Any, value: Any, path: str = "$") -> Any:
 @functools.cache
 def encoder_for(hint: Any) -> Encoder:
     """Build (once) the checking encoder of ``hint`` (the writing half of its rule)."""
-    if hint is Any or hint is object:
-        return encode
-    rule = _SCALARS.get(hint)
-    if rule is not None:
-        return _scalar_encoder(hint, rule)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _enum_encoder(hint)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass_encoder(hint)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return _union_encoder(hint, args)
-    if origin is typing.Literal:
-        return _literal_encoder(hint, args)
-    if hint in _CONTAINERS or origin in _CONTAINERS:
-        return _container_encoder(hint, origin or hint, args)
-    raise _unsupported(hint)
+    return _ENCODERS[kind_of(hint)](hint)
 
 
 def _refuse(hint: Any, value: Any, path: str) -> FieldTypeError:
     return FieldTypeError(path, type_label(hint), value)
 
 
-def _scalar_encoder(hint: Any, rule: Rule) -> Encoder:
+def _scalar_encoder(hint: Any) -> Encoder:
+    rule = _SCALARS[hint]
     accepts, to_json = rule.accepts, rule.to_json
     if hint is float:
 
@@ -392,7 +402,8 @@ def _dataclass_encoder(cls: type) -> Encoder:
     return enc
 
 
-def _union_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
+def _union_encoder(hint: Any) -> Encoder:
+    args = typing.get_args(hint)
     nullable = type(None) in args
     options = [(_shape_of(a), encoder_for(a)) for a in args if a is not type(None)]
 
@@ -409,28 +420,26 @@ def _union_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
 
 def _shape_of(hint: Any) -> Callable[[Any], bool]:
     """A cheap test of a value's outer type against ``hint`` (for choosing a union option)."""
-    if hint is Any or hint is object:
+    kind = kind_of(hint)
+    if kind == "any":
         return lambda v: True
-    rule = _SCALARS.get(hint)
-    if rule is not None:
-        return rule.accepts
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        shapes = [_shape_of(a) for a in args]
+    if kind == "scalar":
+        return _SCALARS[hint].accepts
+    if kind == "union":
+        shapes = [_shape_of(a) for a in typing.get_args(hint)]
         return lambda v: any(fits(v) for fits in shapes)
-    if origin is typing.Literal:
+    if kind == "literal":
+        args = typing.get_args(hint)
         return lambda v: any(v == a and type(v) is type(a) for a in args)
-    if hint in _CONTAINERS or origin in _CONTAINERS:
-        kinds = _CONTAINERS[origin or hint][0]
+    if kind == "container":
+        kinds = _CONTAINERS[_container_parts(hint)[0]][0]
         return lambda v: isinstance(v, kinds)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+    if kind == "dataclass":
         return lambda v: type(v) is hint
-    if isinstance(hint, type):
-        return lambda v: isinstance(v, hint)
-    raise _unsupported(hint)
+    return lambda v: isinstance(v, hint)  # an Enum
 
 
-def _literal_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
+def _literal_encoder(hint: Any) -> Encoder:
     fits = _shape_of(hint)
 
     def enc(value: Any, path: str) -> Any:
@@ -441,7 +450,8 @@ def _literal_encoder(hint: Any, args: tuple[Any, ...]) -> Encoder:
     return enc
 
 
-def _container_encoder(hint: Any, origin: type, args: tuple[Any, ...]) -> Encoder:
+def _container_encoder(hint: Any) -> Encoder:
+    origin, args = _container_parts(hint)
     kinds, _ = _CONTAINERS[origin]
     if origin is dict:
         val = encoder_for(args[1]) if len(args) == 2 else encode
@@ -507,33 +517,22 @@ def decode(hint: Any, data: Any) -> Any:
 @functools.cache
 def decoder_for(hint: Any) -> Decoder:
     """Build (once) a function that decodes JSON data into ``hint`` (the reading half)."""
-    if hint is Any or hint is object:
-        return _same
-    rule = _SCALARS.get(hint)
-    if rule is not None:
-        return rule.from_json
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass_decoder(hint)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return _union_decoder(hint, args)
-    if origin is typing.Literal:
-        label = type_label(hint)
-
-        def literal(d: Any) -> Any:
-            if d not in args:
-                raise Mismatch(label, d)
-            return d
-
-        return literal
-    if hint in _CONTAINERS or origin in _CONTAINERS:
-        return _container_decoder(hint, origin or hint, args)
-    raise _unsupported(hint)
+    return _DECODERS[kind_of(hint)](hint)
 
 
-def _container_decoder(hint: Any, origin: type, args: tuple[Any, ...]) -> Decoder:
+def _literal_decoder(hint: Any) -> Decoder:
+    args, label = typing.get_args(hint), type_label(hint)
+
+    def literal(d: Any) -> Any:
+        if d not in args:
+            raise Mismatch(label, d)
+        return d
+
+    return literal
+
+
+def _container_decoder(hint: Any) -> Decoder:
+    origin, args = _container_parts(hint)
     label = type_label(hint)
     if origin is dict:
         val = decoder_for(args[1]) if len(args) == 2 else _same
@@ -577,7 +576,8 @@ def _fails(decoder: Decoder, data: Any) -> bool:
     return False
 
 
-def _union_decoder(hint: Any, args: tuple[Any, ...]) -> Decoder:
+def _union_decoder(hint: Any) -> Decoder:
+    args = typing.get_args(hint)
     options = [decoder_for(a) for a in args if a is not type(None)]
     nullable = type(None) in args
     label = type_label(hint)
@@ -650,3 +650,23 @@ def _failing_field(decoders: dict[str, Decoder] | None, d: dict[str, Any]) -> st
         if decoders is not None and _fails(decoders[name], value):
             return name
     return "?"
+
+
+_ENCODERS: dict[str, Callable[[Any], Encoder]] = {
+    "any": lambda hint: encode,
+    "scalar": _scalar_encoder,
+    "enum": _enum_encoder,
+    "dataclass": _dataclass_encoder,
+    "union": _union_encoder,
+    "literal": _literal_encoder,
+    "container": _container_encoder,
+}
+_DECODERS: dict[str, Callable[[Any], Decoder]] = {
+    "any": lambda hint: _same,
+    "scalar": lambda hint: _SCALARS[hint].from_json,
+    "enum": lambda hint: hint,
+    "dataclass": _dataclass_decoder,
+    "union": _union_decoder,
+    "literal": _literal_decoder,
+    "container": _container_decoder,
+}

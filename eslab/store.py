@@ -91,20 +91,6 @@ INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
 SELECT event_ids, event_types, event_data, entity_types, entity_ids, versions,
        schema_versions, triggering, metadata, created_at FROM _eslab_batch
 """
-_QUARANTINE_COLUMNS = (
-    "position",
-    "reader",
-    "event_id",
-    "entity_type",
-    "entity_id",
-    "entity_version",
-    "event_type",
-    "schema_version",
-    "error",
-    "reason",
-    "first_seen",
-    "event_data",
-)
 _INSERT_QUARANTINE = """
 INSERT OR IGNORE INTO quarantine (reader, position, event_id, entity_type, entity_id,
                                   entity_version, event_type, schema_version, error, reason,
@@ -885,10 +871,8 @@ class EventStore:
         ``event_data`` beside it; ``reader`` narrows it to one relay or projection.
         """
         sql = (
-            "SELECT q.position, q.reader, q.event_id, q.entity_type, q.entity_id, "
-            "q.entity_version, q.event_type, q.schema_version, q.error, q.reason, "
-            "q.first_seen, e.event_data "
-            "FROM quarantine q LEFT JOIN events e ON e.position = q.position"
+            "SELECT q.*, e.event_data FROM quarantine q "
+            "LEFT JOIN events e ON e.position = q.position"
         )
         params: dict[str, Any] = {}
         if reader is not None:
@@ -896,7 +880,8 @@ class EventStore:
             sql += " WHERE q.reader = $reader"
             params["reader"] = reader
         if self.read_only and not self._has_table("quarantine"):  # a file from older eslab
-            return pd.DataFrame(columns=_QUARANTINE_COLUMNS)
+            names = [f.name for f in dataclasses.fields(QuarantinedEvent)]
+            return pd.DataFrame(columns=[*names, "first_seen", "event_data"])
         return self._run(sql + " ORDER BY q.position, q.reader", params).df()
 
     @_guarded

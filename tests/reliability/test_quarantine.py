@@ -239,3 +239,16 @@ def test_consumers_downstream_see_every_good_event(store: EventStore) -> None:
     PollingPublisher(store, broker, name="poller").run()
     broker.deliver_all()
     assert received == good
+
+
+def test_a_read_only_file_from_before_the_quarantine_table_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with EventStore(path) as writer:
+        good, bad = populate(writer)
+        writer.sql("DROP TABLE quarantine")  # as a file made by an older eslab
+    with EventStore(path, read_only=True) as reader:
+        assert reader.quarantined().empty
+        assert "reason" in reader.quarantined().columns
+        batch = reader.unpublished(quarantine_as="poller")
+        assert [e.position for e in batch] == good
+        assert [q.position for q in batch.quarantined] == bad
