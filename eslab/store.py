@@ -1167,6 +1167,8 @@ def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
             f"Cannot open {path} ({_first_line(exc)}). Check that the path names a file "
             "(not a folder) you may read and write."
         ) from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open {path} ({_first_line(exc)}).") from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -312,3 +312,22 @@ def test_a_closed_store_says_so() -> None:
     assert store.closed
     with pytest.raises(eslab.StoreClosedError, match="closed"):
         store.last_position()
+
+
+OWN_SQL_OR_NO_DATABASE = {"sql", "cursor", "prepare", "unit_of_work", "close", "closed"}
+
+
+def test_every_public_store_method_turns_duckdb_errors_into_eslab_errors() -> None:
+    """A new public method must be @_guarded too (or be listed above with the reason)."""
+    public = {
+        name: member
+        for name, member in vars(EventStore).items()
+        if not name.startswith("_") and callable(member)
+    }
+    unguarded = sorted(
+        name
+        for name, method in public.items()
+        if name not in OWN_SQL_OR_NO_DATABASE and not hasattr(method, "__wrapped__")
+    )
+    assert unguarded == []
+    assert {"append", "commit", "load", "read_all", "quarantined"} <= set(public)
