@@ -59,9 +59,29 @@ def with_repository(store: EventStore, account_id: str, amount: int) -> int:
     return repo.update_with_result(account_id, Deposit(amount)).retries
 
 
-def test_exercise_2_right_by_hand_or_with_the_repository() -> None:
+def test_exercise_2_right_by_hand() -> None:
     assert check.exercise_2(by_hand)
-    assert check.exercise_2(with_repository)
+
+
+def test_exercise_2_the_library_repository_is_not_the_loop() -> None:
+    result = check.exercise_2(with_repository)
+    assert not result and "write the loop yourself" in result.message
+
+
+def test_exercise_2_reappending_the_same_events_without_reloading_gets_a_hint() -> None:
+    def same_events(store: EventStore, account_id: str, amount: int) -> int:
+        account = AggregateRepository(store, BankAccount).find(account_id)
+        events, version = account.process(Deposit(amount)), account.version
+        for attempt in range(10):
+            try:
+                store.append("BankAccount", account_id, events, version)
+                return attempt
+            except ConcurrencyError as conflict:
+                version = conflict.actual_version  # the new version, but no new decision
+        raise RuntimeError("gave up")
+
+    result = check.exercise_2(same_events)
+    assert not result and "without loading" in result.message
 
 
 def test_exercise_2_without_retry_gets_a_hint() -> None:
@@ -109,7 +129,7 @@ def test_exercise_2_stale_retry_gets_a_hint() -> None:
 
 def test_exercise_2_wrong_count_and_not_callable() -> None:
     def count_wrong(store: Any, account_id: str, amount: int) -> int:
-        return with_repository(store, account_id, amount) + 1
+        return by_hand(store, account_id, amount) + 1
 
     assert "should report" in check.exercise_2(count_wrong).message
     assert not check.exercise_2(None)

@@ -75,3 +75,15 @@ def test_exercise_2_broken_answers() -> None:
 def test_exercise_1_stub_publishes_nothing() -> None:
     result = check.exercise_1(lambda store, broker: None)
     assert not result and "Nothing reached the broker" in result.message
+
+
+def test_exercise_1_marking_every_unpublished_event_loses_the_late_ones() -> None:
+    def marks_everything(store: Any, broker: Any) -> int:
+        batch = store.unpublished()
+        for stored in batch:
+            broker.publish_event(stored)
+        store.mark_published([e.position for e in store.unpublished()])  # a new SELECT
+        return len(batch)
+
+    result = check.exercise_1(marks_everything)
+    assert not result and "between your SELECT and UPDATE" in result.message

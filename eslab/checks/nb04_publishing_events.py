@@ -82,6 +82,31 @@ def exercise_1(poll_once: Any) -> CheckResult:
             "lost. Mark only after publishing — a crash in between must give a "
             "duplicate, never a loss."
         )
+    busy_store = _store_with(3)
+
+    class BusyBroker(MessageBroker):
+        """While the relay publishes, a writer commits one more event to the store."""
+
+        def publish(self, topic: str, message: Any, headers: Any = None) -> Any:
+            if not self.topics:
+                from eslab.domain.bank import MoneyDeposited
+
+                busy_store.append("BankAccount", "late-writer", [MoneyDeposited(9)], 0)
+            return super().publish(topic, message, headers)
+
+    busy = BusyBroker()
+    try:
+        poll_once(busy_store, busy)
+    except Exception as exc:  # the learner's code: report, don't raise
+        return hint(f"Your poll_once raised {type(exc).__name__}: {exc}")
+    reached = {m.headers.get("position") for m in busy.messages("BankAccount")}
+    marked = {str(e.position) for e in busy_store.read_all() if e.published}
+    if not marked <= reached:
+        return hint(
+            "An event that arrived while you were publishing was marked published but "
+            "never sent: it is lost. Mark exactly the events of the batch you selected "
+            "and published — other writers keep appending between your SELECT and UPDATE."
+        )
     return passed("Select, publish, mark — in that order: at least once, never lost.")
 
 
