@@ -176,3 +176,11 @@ def test_nb02_counter_check() -> None:
 def test_nb02_counter_check_applies_from_different_states(counter: type) -> None:
     result = nb02_events_and_replay.exercise_2(counter, Bump(), AggregateRepository)
     assert not result and "from where it is" in result.message
+
+
+def test_hints_never_end_a_sentence_with_two_full_stops() -> None:
+    def broken(events):  # type: ignore[no-untyped-def]
+        raise ValueError("the account is closed.")
+
+    result = nb02_events_and_replay.exercise_1(broken)
+    assert not result and "closed." in result.message and ".." not in result.message

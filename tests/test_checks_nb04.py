@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from eslab.checks import nb04_publishing_events as check
 
 
@@ -87,3 +89,28 @@ def test_exercise_1_marking_every_unpublished_event_loses_the_late_ones() -> Non
 
     result = check.exercise_1(marks_everything)
     assert not result and "between your SELECT and UPDATE" in result.message
+
+
+def test_exercise_3_right_in_any_case_or_spacing() -> None:
+    assert check.exercise_3("naive tailer", "B", "after gap_timeout")
+    assert check.exercise_3(" Naive  Tailer ", "b", "After gap_timeout")
+
+
+@pytest.mark.parametrize(
+    ("answers", "words"),
+    [
+        (("polling publisher", "B", "after gap_timeout"), "not published yet"),
+        (("none", "B", "after gap_timeout"), "after my mark"),
+        (("naive tailer", "A", "after gap_timeout"), "invisible to it"),
+        (("naive tailer", "C", "after gap_timeout"), "Nothing is lost"),
+        (("naive tailer", "D", "after gap_timeout"), "never roll back"),
+        (("naive tailer", "B", "never"), "after gap_timeout"),
+        (("naive tailer", "B", "always"), "keeps looking"),
+        ((None, None, None), "should be one of"),
+        (("naive tailer", True, "never"), "one letter"),
+        (("naive tailer", "B", 60), "should be one of"),
+    ],
+)
+def test_exercise_3_wrong_answers_get_conceptual_hints(answers: tuple, words: str) -> None:
+    result = check.exercise_3(*answers)
+    assert not result and words in result.message

@@ -147,3 +147,62 @@ def exercise_2(safe_checkpoint: Any) -> CheckResult:
         "Never move past a gap: that is what keeps a tailer from skipping a late "
         "commit (eslab's tailer also waits, with a timeout, for failed inserts)."
     )
+
+
+RELAYS = ("polling publisher", "naive tailer", "none")
+GAP_ANSWERS = ("never", "always", "after gap_timeout")
+
+
+def _norm(answer: Any) -> Any:
+    return " ".join(answer.strip().lower().split()) if isinstance(answer, str) else answer
+
+
+def exercise_3(skips: Any, because: Any, gap_relay_skips: Any) -> CheckResult:
+    """Which relay skips a late commit, why, and when eslab's gap-aware relay does."""
+    skips, because, gap = _norm(skips), _norm(because), _norm(gap_relay_skips)
+    if skips not in RELAYS:
+        return hint(f"`skips` should be one of {', '.join(map(repr, RELAYS))}.")
+    if skips == "polling publisher":
+        return hint(
+            "The poller asks “what is not published yet?”. At its next poll position 7 is "
+            "committed and still unpublished, so it is found — late, but not lost."
+        )
+    if skips == "none":
+        return hint(
+            "One of the relays asks “what comes after my mark?”. Follow the race: where is "
+            "its mark when position 7 becomes visible?"
+        )
+    if because not in ("a", "b", "c", "d"):
+        return hint("`because` should be one letter: 'A', 'B', 'C' or 'D'.")
+    if because == "a":
+        return hint(
+            "The poller can only SELECT (and then mark) rows that are committed: T1's row is "
+            "invisible to it until T1 commits."
+        )
+    if because == "c":
+        return hint(
+            "Nothing is lost in the database: after T1's commit the row is there. The "
+            "question is whether a reader still looks for it."
+        )
+    if because == "d":
+        return hint(
+            "Position 7 was handed out and stays T1's: it is only invisible until T1 "
+            "commits (sequences never roll back, which is why failed inserts leave gaps)."
+        )
+    if gap not in GAP_ANSWERS:
+        return hint(f"`gap_relay_skips` should be one of {', '.join(map(repr, GAP_ANSWERS))}.")
+    if gap == "always":
+        return hint(
+            "The gap-aware relay sees that 7 is missing below 8 and keeps looking for it; "
+            "its checkpoint stops below the gap."
+        )
+    if gap == "never":
+        return hint(
+            "A gap may also come from a failed insert that never fills, so the relay "
+            "cannot wait for ever: what happens after gap_timeout?"
+        )
+    return passed(
+        "Positions are taken at INSERT, seen at COMMIT. A reader that trusts “above my "
+        "mark” skips a late commit; the published flag finds it; a gap-aware relay waits, "
+        "but only for gap_timeout. A real log tailer reads in commit order."
+    )
