@@ -85,7 +85,8 @@ def eventuate_local_figure() -> Figure:
         (
             "service",
             "db",
-            "one transaction:\nINSERT events,\nUPDATE entities\nWHERE entity_version\n= <version read>",
+            "one transaction:\nINSERT events,\nUPDATE entities\n"
+            "WHERE entity_version\n= <version read>",
         ),
         ("db", "cdc", "committed\nevents"),
         ("cdc", "broker", "publish"),
