@@ -184,3 +184,97 @@ def test_hints_never_end_a_sentence_with_two_full_stops() -> None:
 
     result = nb02_events_and_replay.exercise_1(broken)
     assert not result and "closed." in result.message and ".." not in result.message
+
+
+# -- exercise 3 of notebook 02: Book with invariants + Given/When/Then ------------------
+
+from eslab import CommandRejectedError, reject  # noqa: E402
+from eslab.lessons.nb02_events_and_replay import (  # noqa: E402
+    AddBook,
+    BookAdded,
+    BookBorrowed,
+    BookReturned,
+    BorrowBook,
+    ReturnBook,
+)
+
+
+@dataclass
+class Book(Aggregate):
+    title: str = ""
+    borrower: str | None = None
+
+    def process_add(self, command: AddBook) -> list[Event]:
+        return [BookAdded(command.title)]
+
+    def apply_added(self, event: BookAdded) -> None:
+        self.title = event.title
+
+    def process_borrow(self, command: BorrowBook) -> list[Event]:
+        if self.borrower is not None:
+            raise reject("on loan")
+        return [BookBorrowed(command.member)]
+
+    def apply_borrowed(self, event: BookBorrowed) -> None:
+        self.borrower = event.member
+
+    def process_return(self, command: ReturnBook) -> list[Event]:
+        if self.borrower != command.member:
+            raise reject("not yours")
+        return [BookReturned(command.member)]
+
+    def apply_returned(self, event: BookReturned) -> None:
+        self.borrower = None
+
+
+@dataclass
+class LendsTwice(Book):
+    def process_borrow(self, command: BorrowBook) -> list[Event]:
+        return [BookBorrowed(command.member)]  # wrong: the invariant is not checked
+
+
+@dataclass
+class NeverForgets(Book):
+    def apply_returned(self, event: BookReturned) -> None:
+        pass  # wrong: the state after a return still says "on loan"
+
+
+ADDED, LENT = BookAdded("Dune"), BookBorrowed("mia")
+GOOD_SCENARIOS = [
+    ([ADDED], BorrowBook("mia"), [LENT]),
+    ([ADDED, LENT], BorrowBook("leo"), CommandRejectedError),
+    ([ADDED, LENT], ReturnBook("leo"), CommandRejectedError),
+]
+
+
+def test_nb02_book_and_scenarios_pass() -> None:
+    assert nb02_events_and_replay.exercise_3(Book, GOOD_SCENARIOS)
+
+
+def test_nb02_book_that_breaks_its_invariant_gets_a_hint() -> None:
+    result = nb02_events_and_replay.exercise_3(LendsTwice, GOOD_SCENARIOS)
+    assert not result and "invariant" in result.message
+    result = nb02_events_and_replay.exercise_3(NeverForgets, GOOD_SCENARIOS)
+    assert not result and "borrowing it again" in result.message
+
+
+def test_nb02_book_without_handlers_gets_the_annotation_hint() -> None:
+    result = nb02_events_and_replay.exercise_3(EmptyCounter, GOOD_SCENARIOS)
+    assert not result and "annotated" in result.message
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "words"),
+    [
+        ([], "Now write `book_scenarios`"),
+        ([([ADDED], BorrowBook("mia"), [LENT])], "lent a book that is already on loan"),
+        (GOOD_SCENARIOS[:2], "someone other than the borrower"),
+        ([([ADDED, LENT], BorrowBook("leo"), [BookBorrowed("leo")])], "fails against a correct"),
+        ([(ADDED, BorrowBook("mia"), [LENT])], "`given` is a list"),
+        ([([ADDED], BorrowBook("mia"))], "tuple (given, when, then)"),
+        ([([ADDED], BorrowBook("mia"), "BookBorrowed")], "`then` a list of events"),
+    ],
+)
+def test_nb02_scenarios_that_prove_nothing_get_a_hint(scenarios: object, words: str) -> None:
+    result = nb02_events_and_replay.exercise_3(Book, scenarios)
+    assert not result and words in result.message

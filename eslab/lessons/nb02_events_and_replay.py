@@ -2,6 +2,8 @@
 
 - :func:`plot_life` replays events one at a time and draws a field after each one: the
   aggregate's life, event by event.
+- the library ``Book``'s commands and events for exercise 3 (an aggregate with an
+  invariant, tested with Given/When/Then);
 - :func:`eventuate_local_figure` draws how the book's event store works: the service's
   repository writes ``events`` and ``entities`` (and ``snapshots``) in one transaction;
   a CDC service reads the committed events (binlog / WAL, or polling ``published = 0``)
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -18,6 +21,45 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from eslab.aggregate import Aggregate
 from eslab.events import Event
 from eslab.viz.fonts import use_korean_font
+
+
+# -- exercise 3: a library book (commands and events; the learner writes the aggregate) --
+
+
+@dataclass(frozen=True)
+class AddBook:
+    """Add a book to the catalogue."""
+
+    title: str
+
+
+@dataclass(frozen=True)
+class BorrowBook:
+    """A member asks to borrow the book."""
+
+    member: str
+
+
+@dataclass(frozen=True)
+class ReturnBook:
+    """A member brings the book back."""
+
+    member: str
+
+
+@dataclass(frozen=True)
+class BookAdded(Event):
+    title: str
+
+
+@dataclass(frozen=True)
+class BookBorrowed(Event):
+    member: str
+
+
+@dataclass(frozen=True)
+class BookReturned(Event):
+    member: str
 
 
 def plot_life(
