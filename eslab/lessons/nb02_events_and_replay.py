@@ -22,7 +22,6 @@ from eslab.aggregate import Aggregate
 from eslab.events import Event
 from eslab.viz.fonts import use_korean_font
 
-
 # -- exercise 3: a library book (commands and events; the learner writes the aggregate) --
 
 
