@@ -138,3 +138,19 @@ def test_exercise_2_wrong_count_and_not_callable() -> None:
 def test_exercise_2_stub_says_nothing_was_deposited() -> None:
     result = check.exercise_2(lambda store, account_id, amount: None)
     assert not result and "Nothing was deposited" in result.message
+
+
+def test_exercise_1_rejects_a_float_or_bool_row_count() -> None:
+    table, version = exercise_table()
+    table.write("order-9", {"pizzas": 5}, version, session="Bob")
+    for wrong in (0.0, False):
+        result = check.exercise_1(table, wrong)
+        assert not result and ("an int" in result.message or "number of rows" in result.message)
+
+
+def test_exercise_2_rejects_a_retry_count_that_is_not_an_int() -> None:
+    def as_float(store: EventStore, account_id: str, amount: int) -> float:
+        return float(by_hand(store, account_id, amount))
+
+    result = check.exercise_2(as_float)
+    assert not result and "as an int" in result.message

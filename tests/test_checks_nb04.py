@@ -114,3 +114,20 @@ def test_exercise_3_right_in_any_case_or_spacing() -> None:
 def test_exercise_3_wrong_answers_get_conceptual_hints(answers: tuple, words: str) -> None:
     result = check.exercise_3(*answers)
     assert not result and words in result.message
+
+
+def test_counts_and_positions_must_be_ints() -> None:
+    def count_as_float(store: Any, broker: Any) -> float:
+        return float(poll_once(store, broker))
+
+    result = check.exercise_1(count_as_float)
+    assert not result and "as an int" in result.message
+
+    def checkpoint_as_float(checkpoint: int, visible: list[int]) -> float:
+        visible_set, position = set(visible), checkpoint
+        while position + 1 in visible_set:
+            position += 1
+        return float(position)
+
+    result = check.exercise_2(checkpoint_as_float)
+    assert not result and "an int" in result.message

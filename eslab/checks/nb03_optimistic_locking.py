@@ -37,7 +37,12 @@ def exercise_1(table: Any, answer: Any) -> CheckResult:
         return hint(
             "Bob's save must say which version he read (the seed's `WHERE version = <original>`)."
         )
-    if isinstance(answer, bool) or answer != bobs[-1].rows:
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return hint(
+            f"`answer` should be an int — a count of rows, as the database reports it — "
+            f"not {type(answer).__name__}."
+        )
+    if answer != bobs[-1].rows:
         return hint(
             "`answer` should be the number of rows Bob's UPDATE changed, as the "
             "database reported it."
@@ -150,6 +155,10 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
             return hint(
                 "The final balance is wrong: every retry must start from a fresh load, "
                 "so the other writer's deposit is kept and yours is added once."
+            )
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            return hint(
+                f"Return the number of retries as an int (a count, not {type(retries).__name__})."
             )
         if retries != conflicts:
             return hint(

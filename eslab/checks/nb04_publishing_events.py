@@ -53,6 +53,8 @@ def exercise_1(poll_once: Any) -> CheckResult:
             "After publishing, mark the events published (store.mark_published), or "
             "the next poll sends them again."
         )
+    if any(isinstance(n, bool) or not isinstance(n, int) for n in (first, second)):
+        return hint("Return how many events this poll published, as an int (a count).")
     if (first, second) != (3, 0):
         return hint(
             "Return how many events this poll published: 3 the first time, 0 when nothing is left."
@@ -130,6 +132,11 @@ def exercise_2(safe_checkpoint: Any) -> CheckResult:
         except Exception as exc:  # the learner's code: report, don't raise
             return hint(
                 f"safe_checkpoint({checkpoint}, {visible}) raised {type(exc).__name__}: {exc}"
+            )
+        if isinstance(got, bool) or not isinstance(got, int):
+            return hint(
+                f"safe_checkpoint({checkpoint}, {visible}) should return a position, an int "
+                f"(not {type(got).__name__})."
             )
         if got == want:
             continue
