@@ -188,9 +188,8 @@ def test_hints_never_end_a_sentence_with_two_full_stops() -> None:
 
 # -- exercise 3 of notebook 02: Book with invariants + Given/When/Then ------------------
 
-from eslab import CommandRejectedError, reject  # noqa: E402
+from eslab import CommandRejectedError  # noqa: E402
 from eslab.lessons.nb02_events_and_replay import (  # noqa: E402
-    AddBook,
     BookAdded,
     BookBorrowed,
     BookReturned,
@@ -198,33 +197,7 @@ from eslab.lessons.nb02_events_and_replay import (  # noqa: E402
     ReturnBook,
 )
 
-
-@dataclass
-class Book(Aggregate):
-    title: str = ""
-    borrower: str | None = None
-
-    def process_add(self, command: AddBook) -> list[Event]:
-        return [BookAdded(command.title)]
-
-    def apply_added(self, event: BookAdded) -> None:
-        self.title = event.title
-
-    def process_borrow(self, command: BorrowBook) -> list[Event]:
-        if self.borrower is not None:
-            raise reject("on loan")
-        return [BookBorrowed(command.member)]
-
-    def apply_borrowed(self, event: BookBorrowed) -> None:
-        self.borrower = event.member
-
-    def process_return(self, command: ReturnBook) -> list[Event]:
-        if self.borrower != command.member:
-            raise reject("not yours")
-        return [BookReturned(command.member)]
-
-    def apply_returned(self, event: BookReturned) -> None:
-        self.borrower = None
+Book = nb02_events_and_replay._Book  # the check's reference must pass its own check
 
 
 @dataclass

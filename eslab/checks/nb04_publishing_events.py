@@ -18,6 +18,12 @@ def _store_with(n: int) -> Any:
     return store
 
 
+def _marked_but_never_sent(store: Any, broker: Any) -> set[str]:
+    """Positions marked published in ``store`` that never reached ``broker``: lost events."""
+    reached = {m.headers.get("position") for m in broker.messages("BankAccount")}
+    return {str(e.position) for e in store.read_all() if e.published} - reached
+
+
 def exercise_1(poll_once: Any) -> CheckResult:
     """``poll_once(store, broker) -> int``: select unpublished, publish each, then mark."""
     from eslab.messaging import MessageBroker
@@ -76,9 +82,7 @@ def exercise_1(poll_once: Any) -> CheckResult:
         return hint(
             f"When the broker fails, let its error through; yours raised {type(exc).__name__}."
         )
-    reached = {m.headers.get("position") for m in crashing.messages("BankAccount")}
-    marked = {str(e.position) for e in crash_store.read_all() if e.published}
-    if not marked <= reached:
+    if _marked_but_never_sent(crash_store, crashing):
         return hint(
             "An event was marked published although the broker never got it: it is "
             "lost. Mark only after publishing — a crash in between must give a "
@@ -101,9 +105,7 @@ def exercise_1(poll_once: Any) -> CheckResult:
         poll_once(busy_store, busy)
     except Exception as exc:  # the learner's code: report, don't raise
         return hint(f"Your poll_once raised {type(exc).__name__}: {exc}")
-    reached = {m.headers.get("position") for m in busy.messages("BankAccount")}
-    marked = {str(e.position) for e in busy_store.read_all() if e.published}
-    if not marked <= reached:
+    if _marked_but_never_sent(busy_store, busy):
         return hint(
             "An event that arrived while you were publishing was marked published but "
             "never sent: it is lost. Mark exactly the events of the batch you selected "
