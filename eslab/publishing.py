@@ -264,7 +264,9 @@ class TransactionLogTailer(Relay):
     failed. The tailer keeps such *gaps* and publishes the event if it shows up; after
     ``gap_timeout`` seconds (``clock``) it gives up on a gap. The checkpoint it stores is
     the low-water mark (everything at or below it is done), so a restart may resend a
-    few events but never loses one.
+    few events. What it can lose: a transaction that commits more than ``gap_timeout``
+    after its position was handed out — the gap was given up, and the event is skipped.
+    (A real log tailer reads commits in commit order and has no such gap.)
     """
 
     def __init__(
