@@ -57,7 +57,7 @@ def test_exercise_1_counting_versions_is_also_right() -> None:
 
 def test_exercise_1_a_swapped_column_names_the_wrong_meaning() -> None:
     result = check.exercise_1(RIGHT_MAP | {"event_type": "aggregate", "stream_type": "kind"})
-    assert not result and "entity_type column does not hold" in result.message
+    assert not result and "'stream_type' does not point at the right" in result.message
 
 
 def test_exercise_2() -> None:

@@ -19,6 +19,17 @@ _LEDGER_MAP = {
 }
 
 
+MAPPING_KEYS = {
+    "stream_id": "entity_id",
+    "stream_type": "entity_type",
+    "version": "entity_version",
+    "event_type": "event_type",
+    "timestamp": "created_at",
+    "payload": "event_data",
+}
+"""Exercise 1: each key of the mapping → the frame column it fills (hints name the key)."""
+
+
 def ledger_table() -> pd.DataFrame:
     """A log from "some other system": bank events under column names of its own."""
     rows = [
@@ -61,18 +72,12 @@ def exercise_1(answer: Any) -> CheckResult:
     except Exception as exc:  # a check never raises
         return hint(f"events_frame() failed: {type(exc).__name__}: {exc}")
     want = events_frame(ledger_table(), _LEDGER_MAP)
-    for column in (
-        "entity_id",
-        "entity_type",
-        "entity_version",
-        "event_type",
-        "created_at",
-        "event_data",
-    ):
+    for key, column in MAPPING_KEYS.items():
         if not got[column].astype(str).equals(want[column].astype(str)):
             return hint(
-                f"The frame's {column} column does not hold what it should. Which "
-                "ledger column means that? (Look at ledger_table().head().)"
+                f"{key!r} does not point at the right ledger column (the frame's {column} "
+                "came out wrong). Which of the ledger's columns means that? (Look at "
+                "ledger_table().head().)"
             )
     return passed("The ledger reads as an event log: every column found its meaning.")
 
