@@ -25,13 +25,15 @@ PICTURE = ".eslab-saga-stepper-picture img"
 
 def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; Step delivers one message; a card failure plays to rejected."""
-    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the stepper
+    run_notebook(page, lab_server, NOTEBOOK, widgets=2, timeout=240_000)  # the two steppers
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 4  # swimlanes, timeline, choreography
     hints = page.locator(".eslab-check")
-    assert hints.count() == 3 and "Not yet" in text_of(hints.first)  # the learner's copy
+    assert hints.count() == 6 and "Not yet" in text_of(hints.first)  # the learner's copy
 
-    lab = page.locator(".eslab-saga-stepper")
+    choreography = page.locator(".eslab-saga-stepper").first
+    assert "CreateOrderSaga" not in text_of(choreography.locator(".eslab-saga-stepper-table"))
+    lab = page.locator(".eslab-saga-stepper").last  # the orchestration stepper
     status = lab.locator(".eslab-saga-stepper-status")
     outcome = lab.locator(".eslab-saga-stepper-outcome")
     states = lab.locator(".eslab-saga-stepper-table")
