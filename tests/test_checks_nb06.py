@@ -53,14 +53,18 @@ def checks_but_never_records(repo: Any, message: Any) -> None:
         naive_handle(repo, message)
 
 
+def apply_or_refuse(repo: Any, message: Any) -> None:
+    """The effect alone, in its own transaction (a refusal is an answer too)."""
+    try:
+        repo.update(*account_route(message))
+    except CommandRejectedError:
+        pass
+
+
 def effect_then_record_in_a_second_unit_of_work(repo: Any, message: Any) -> None:
     if repo.store.was_processed("exercise", message.id):
         return
-    account, command = account_route(message)
-    try:
-        repo.update(account, command)
-    except CommandRejectedError:
-        pass
+    apply_or_refuse(repo, message)
     with repo.store.unit_of_work() as uow:
         uow.record_processed("exercise", message.id)
 
@@ -71,11 +75,7 @@ def record_then_effect_in_a_second_unit_of_work(repo: Any, message: Any) -> None
             uow.record_processed("exercise", message.id)
     except DuplicateMessageError:
         return
-    account, command = account_route(message)
-    try:
-        repo.update(account, command)
-    except CommandRejectedError:
-        pass
+    apply_or_refuse(repo, message)
 
 
 SEEN: set[str] = set()
