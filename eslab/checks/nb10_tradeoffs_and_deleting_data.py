@@ -90,7 +90,7 @@ def exercise_2(fixed: Any) -> CheckResult:
     from eslab.store import EventStore
 
     if not (isinstance(fixed, type) and issubclass(fixed, Projection)):
-        return hint("Hand in the class itself: class CustomerCitiesV2(CustomerCities): ...")
+        return hint("Hand in the class itself (CustomerCitiesV2), a subclass of CustomerCities.")
     if fixed.name != CustomerCities.name or fixed.tables != CustomerCities.tables:
         return hint("Keep the read model's name and tables: only the handlers and version change.")
     shop = EventStore()
