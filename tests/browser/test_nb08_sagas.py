@@ -17,10 +17,12 @@ from .harness import (
 
 NOTEBOOK = "08_sagas.ipynb"
 NEW_IMAGE_JS = (
-    "([sel, old]) => { const img = document.querySelector(sel); "
+    "([sel, old]) => { const all = document.querySelectorAll(sel); "
+    "const img = all[all.length - 1]; "
     "return img && img.src !== old && img.naturalWidth > 0; }"
 )
 PICTURE = ".eslab-saga-stepper-picture img"
+"""(JS below takes the last match: the orchestration stepper comes after the choreography one.)"""
 
 
 def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
@@ -63,7 +65,7 @@ def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
     page.wait_for_function(NEW_IMAGE_JS, arg=[PICTURE, old_src])
     # ten arrows make a taller picture than the empty one shown after the reset
     page.wait_for_function(
-        "sel => { const img = document.querySelector(sel); "
+        "sel => { const all = document.querySelectorAll(sel); const img = all[all.length - 1]; "
         "return img && img.naturalHeight > 400; }",
         arg=PICTURE,
     )
