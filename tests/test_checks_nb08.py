@@ -303,3 +303,17 @@ def test_exercise_6_hints(answer: Any, says: str, dance: FtgoSystem) -> None:
 
 def test_exercise_6_needs_the_choreography_system(failed) -> None:
     assert "choreography system" in check.exercise_6({"OrderService"}, failed[0]).message
+
+
+def test_accounting_route_names_what_an_accounting_message_looks_like() -> None:
+    from eslab.consumers import UnknownMessageError
+    from eslab.domain.accounting import AuthorizeCard, ReverseAuthorization
+    from eslab.lessons.nb08_sagas import accounting_message
+    from eslab.messaging import Message
+
+    assert isinstance(
+        accounting_route(accounting_message("m", "authorize", "o", 5))[1], AuthorizeCard
+    )
+    assert accounting_route(accounting_message("m", "reverse", "o"))[1] == ReverseAuthorization("o")
+    with pytest.raises(UnknownMessageError, match="accounting_message"):
+        accounting_route(Message("m", "t", {"kind": "refund"}))
