@@ -37,10 +37,11 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -m "not browser and not notebooks" $(PYTEST_ARGS)
 
-## lint: ruff check + format check
+## lint: ruff check + format check + mypy (configured in pyproject.toml)
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
 
 ## strip: remove outputs from the notebooks (run before committing them)
 strip: venv

@@ -84,7 +84,7 @@ class Aggregate:
     @classmethod
     def _table(cls, kind: str) -> dict[type, Callable[..., Any]]:
         """{message type: method} for ``process_*`` or ``apply_*`` methods, built once."""
-        cache = cls.__dict__.get("_handlers")
+        cache: dict[str, dict[type, Callable[..., Any]]] | None = cls.__dict__.get("_handlers")
         if cache is None:
             cache = {}
             cls._handlers = cache

@@ -573,7 +573,7 @@ def generate_orders_in_sql(
             "WHERE entity_type = 'Order' AND starts_with(entity_id, $p)",
             {"p": prefix},
         )
-        .fetchone()[0]
+        .fetchall()[0][0]
     )
     if taken:
         raise BadInputError(
@@ -597,7 +597,7 @@ def generate_orders_in_sql(
     count = (
         store.cursor()
         .execute("SELECT count(*) FROM events WHERE position > $p", {"p": before})
-        .fetchone()[0]
+        .fetchall()[0][0]
     )
     return GeneratedOrders(
         orders, int(count), start.date(), (start + timedelta(days=days - 1)).date()

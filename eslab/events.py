@@ -20,7 +20,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from eslab import serialization, upcasting
 from eslab.errors import SerializationError, UnknownEventTypeError
@@ -99,8 +99,8 @@ def deserialize(event_type: str, schema_version: int, event_data: str) -> Event:
         cls = event_class(event_type)
         if schema_version != cls.schema_version:
             upcasting.raise_missing(event_type, schema_version, cls.schema_version)
-        return serialization.decode(cls, data)
-    return serialization.from_json(cls, event_data)
+        return cast(Event, serialization.decode(cls, data))
+    return cast(Event, serialization.from_json(cls, event_data))
 
 
 @dataclass(frozen=True)

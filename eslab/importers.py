@@ -301,4 +301,4 @@ def load_into_store(source: Any, store: Any) -> int:
     ids = frame["event_id"]
     if ids.notna().all() and not ids.duplicated().any():
         table["event_id"] = ids.astype(str)
-    return store.bulk_insert(table)
+    return int(store.bulk_insert(table))

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -46,7 +46,7 @@ from eslab.domain.order import (
     OrderRevisionProposed,
 )
 from eslab.errors import BadInputError, EslabError
-from eslab.events import StoredEvent
+from eslab.events import Event, StoredEvent
 from eslab.store import EventStore, UnitOfWork
 
 VERSIONS_TABLE = "projection_versions"
@@ -142,7 +142,7 @@ class Projection:
 
     def event_types(self) -> list[str]:
         """The names of the event types this projection handles."""
-        return sorted(cls.event_type for cls in self.handlers())
+        return sorted(cast("type[Event]", cls).event_type for cls in self.handlers())
 
     def handle(self, stored: StoredEvent) -> list[Change]:
         """The changes one stored event causes (none for event types without a handler)."""
@@ -333,7 +333,7 @@ class Projector:
                 "AND event_type IN (SELECT unnest($types))",
                 {"a": after, "h": head, "types": self._event_types},
             )
-            .fetchone()[0]
+            .fetchall()[0][0]
         )
 
     def _read(self, after: int, head: int, limit: int) -> list[StoredEvent]:
@@ -678,7 +678,7 @@ def build_order_history_in_sql(store: EventStore) -> int:
     """
     with store.unit_of_work() as uow:
         uow.execute(f"CREATE OR REPLACE TABLE {BATCH_TABLE} AS {CURRENT_ORDERS_SQL}")
-    return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchone()[0])
+    return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchall()[0][0])
 
 
 # -- a picture: the log, and how far the projection got ---------------------------------------

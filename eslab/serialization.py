@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from eslab.errors import SerializationError
 
@@ -155,7 +155,7 @@ def decoder_for(hint: Any) -> Callable[[Any], Any]:
     if origin is typing.Literal:
         return _identity
     if hint in (list, dict, tuple, set, frozenset):
-        return hint
+        return cast(Callable[[Any], Any], hint)
     raise SerializationError(f"eslab cannot decode the type {hint!r}; use a supported type.")
 
 

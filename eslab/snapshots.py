@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from eslab import serialization
 from eslab.errors import SnapshotError
@@ -78,7 +78,7 @@ def restore_snapshot(aggregate_class: type[Aggregate], snapshot_json: str) -> Ag
     This is the naive restore: it trusts that the JSON fits today's class. ``find`` goes
     through :meth:`SnapshotStrategy.load` instead, which checks the class version.
     """
-    return serialization.from_json(aggregate_class, snapshot_json)
+    return cast("Aggregate", serialization.from_json(aggregate_class, snapshot_json))
 
 
 Outcome = Literal["none", "used", "upcast", "ignored"]

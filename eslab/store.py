@@ -309,7 +309,7 @@ class EventStore:
             triggering_event = metadata.triggering_message_id
         now = self.clock()
         n = len(events)
-        rows = {
+        rows: dict[str, list[Any]] = {
             "event_ids": [self.id_factory() for _ in range(n)],
             "event_types": [type(e).event_type for e in events],
             "event_data": data,
@@ -679,7 +679,7 @@ class EventStore:
 
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store)."""
-        return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+        return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchall()[0][0])
 
     def to_dataframe(
         self, entity_type: str | None = None, entity_id: str | None = None, after_position: int = 0
@@ -806,12 +806,12 @@ class EventStore:
 
     def was_processed(self, consumer_id: str, message_id: str) -> bool:
         """Has ``consumer_id`` already recorded ``message_id`` in ``processed_messages``?"""
-        return (
+        return bool(
             self._run(
                 "SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
                 "AND message_id = $m",
                 {"c": consumer_id, "m": message_id},
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             > 0
         )
 

@@ -135,7 +135,9 @@ def _grace_balance() -> int:
     from eslab.widgets.explorer import state_after
 
     frame = read_eventsourcing_sqlite(sample_path("eventsourcing_stored_events.sqlite"))
-    return state_after(frame, 8, BankAccount).balance
+    account = state_after(frame, 8, BankAccount)
+    assert isinstance(account, BankAccount)
+    return account.balance
 
 
 def _order_event_ids(order_id: str) -> list[str]:

@@ -116,8 +116,8 @@ def timeline(
                 fontsize=7,
                 color="#333333",
             )
-    for yv in range(len(lanes)):
-        ax.axhline(yv, color="#dddddd", lw=0.8, zorder=1)
+    for lane in range(len(lanes)):
+        ax.axhline(lane, color="#dddddd", lw=0.8, zorder=1)
     _draw_marks(ax, frame, column, lane_of, highlight, marks)
     ax.set_yticks(range(len(lanes)), [_short(name) for name in lanes])
     ax.set_ylim(-0.7, max(len(lanes), 1) - 0.3)

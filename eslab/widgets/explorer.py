@@ -532,8 +532,8 @@ def _counts_html(view: pd.DataFrame, drawn: pd.DataFrame) -> str:
     counts = view["event_type"].value_counts()
     colours = event_colours(drawn["event_type"])
     rows = "".join(
-        f"<tr><td><span style='color:{_hex(colours.get(name, '#bbbbbb'))}'>●</span> "
-        f"{html.escape(name)}</td><td style='text-align:right'>{n:,}</td></tr>"
+        f"<tr><td><span style='color:{_hex(colours.get(str(name), '#bbbbbb'))}'>●</span> "
+        f"{html.escape(str(name))}</td><td style='text-align:right'>{n:,}</td></tr>"
         for name, n in counts.items()
     )
     return (
