@@ -43,9 +43,11 @@ lint: venv
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
-## strip: remove outputs from the notebooks (run before committing them)
+## strip: remove outputs from the notebooks with nbstripout (run before committing them)
+# --keep-id: nbstripout would otherwise renumber the cell ids (and churn every diff).
+NOTEBOOK_FILES = $(shell find notebooks tests/browser/fixtures -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 strip: venv
-	$(BIN)/python tools/strip_notebooks.py notebooks tests/browser/fixtures
+	$(BIN)/nbstripout --keep-id $(NOTEBOOK_FILES)
 
 ## bench: compare eslab with the eventsourcing library
 bench: $(BENCH_STAMP)
