@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from eslab import events
+from eslab.course import course_dir
 from eslab.domain import bank, order, order_upcasters  # noqa: F401  (event classes, upcasters)
 from eslab.errors import BadInputError, StreamExistsError
 from eslab.store import EventStore
@@ -56,9 +57,9 @@ _ROW_COLUMNS = (
 
 
 def data_dir() -> Path:
-    """The ``data/`` folder (``$ESLAB_DATA_DIR`` if set, else the one beside ``eslab/``)."""
+    """The ``data/`` folder (``$ESLAB_DATA_DIR`` if set, else the course's: see eslab.course)."""
     override = os.environ.get("ESLAB_DATA_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "data"
+    return Path(override) if override else course_dir("data")
 
 
 def data_path(name: str) -> Path:

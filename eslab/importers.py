@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from eslab.course import course_dir
 from eslab.viz.frame import (
     EventTableError,
     MalformedColumnError,
@@ -32,7 +33,7 @@ from eslab.viz.frame import (
     standard_frame,
 )
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = course_dir("data") / "samples"
 """The small sample logs shipped with eslab (see data/samples/README.md)."""
 
 EVENTUATE_COLUMNS = [

@@ -84,3 +84,33 @@ def test_seed_builds_the_workshop_stores_and_can_run_twice(
         assert store.last_position() > 0 and len(store.read_all()) == 504
     with EventStore(stores / "ftgo_orders.duckdb", read_only=True) as store:
         assert store.sql("SELECT count(DISTINCT entity_id) AS n FROM events")["n"][0] == 50
+
+
+def test_course_copies_notebooks_data_and_glossary_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "my course"
+    assert main(["course", str(dest)]) == 0
+    assert "Copied" in capsys.readouterr().out
+    learners = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(p.name for p in dest.glob("*.ipynb")) == learners
+    assert (dest / "GLOSSARY.md").read_text(encoding="utf-8") == glossary.markdown()
+    assert (dest / "data" / "ftgo_orders_v1.jsonl").is_file()
+    assert (dest / "data" / "samples" / "eventuate_events.csv").is_file()
+    assert not (dest / "solutions").exists()
+
+    mine = dest / learners[0]
+    mine.write_text("my work", encoding="utf-8")
+    assert main(["course", str(dest), "--solutions"]) == 0
+    out = capsys.readouterr().out
+    assert "Kept" in out and str(mine) in out
+    assert mine.read_text(encoding="utf-8") == "my work"
+    assert sorted(p.name for p in (dest / "solutions").glob("*.ipynb")) == learners
+
+
+def test_course_refuses_a_file_as_destination(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    from eslab.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="is a file"):
+        main(["course", str(tmp_path / "f")])
