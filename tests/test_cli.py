@@ -76,8 +76,12 @@ def test_seed_builds_the_workshop_stores_and_can_run_twice(
 ) -> None:
     assert main(["seed", "--orders", "50"]) == 0
     assert main(["seed", "--orders", "50"]) == 0  # replaces, never duplicates
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "ftgo_old_orders.duckdb" in out and "ftgo_orders.duckdb" in out
+    # the progress bar (tqdm, on stderr): one step per data file, then the generated orders
+    assert "seeding" in captured.err and "3/3" in captured.err
+    assert "generate 50 orders" in captured.err
     from eslab import EventStore
 
     with EventStore(stores / "ftgo_old_orders.duckdb", read_only=True) as store:
@@ -114,3 +118,18 @@ def test_course_refuses_a_file_as_destination(tmp_path: Path) -> None:
 
     with pytest.raises(BadInputError, match="is a file"):
         main(["course", str(tmp_path / "f")])
+
+
+@pytest.mark.slow
+def test_seeding_in_a_notebook_shows_an_ipywidgets_progress_bar(tmp_path: Path) -> None:
+    import nbclient
+
+    code = (
+        "from pathlib import Path\nfrom eslab import datasets\n"
+        f"datasets.seed_workshop(Path({str(tmp_path)!r}))"
+    )
+    nb = new_notebook(cells=[new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    kinds = {kind for out in nb.cells[0].outputs for kind in out.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in kinds, nb.cells[0].outputs
+    assert (tmp_path / "ftgo_old_orders.duckdb").is_file()
