@@ -60,6 +60,6 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 ## clean: remove .venv, build output, caches and test artifacts
 clean:
-	rm -rf $(VENV) build dist *.egg-info test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
