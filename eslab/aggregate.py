@@ -25,14 +25,20 @@ import inspect
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from eslab.errors import (
+    AggregateDefinitionError,
+    BadInputError,
     CommandRejectedError,
     ConcurrencyError,
     EntityNotFoundError,
+    InvalidAsOfError,
+    InvalidIdError,
+    InvalidVersionError,
     UnknownCommandError,
+    VersionOutOfRangeError,
 )
 from eslab.events import Event, EventMetadata
 from eslab.store import EventStore, UnitOfWork
@@ -43,8 +49,10 @@ A = TypeVar("A", bound="Aggregate")
 class Aggregate:
     """Base class: ``process(command) -> events`` and ``apply(event)``, dispatched by type.
 
-    Subclasses are usually dataclasses whose fields all have defaults (replay starts
-    from the default constructor). The repository sets ``id`` and ``version``.
+    Subclasses are usually dataclasses whose fields all have defaults: replay starts
+    from the no-argument (default) constructor, so ``Book()`` must work. The repository
+    sets ``id`` and ``version``. One method per command type and per event type: two
+    ``process_*`` (or ``apply_*``) methods for the same type are refused, naming both.
     """
 
     id: str | None = None
@@ -69,7 +77,7 @@ class Aggregate:
     @classmethod
     def replay(cls: type[A], events: Iterable[Event], start: A | None = None) -> A:
         """The replay loop: default constructor, then ``apply`` every event in order."""
-        aggregate = start if start is not None else cls()
+        aggregate = start if start is not None else cls.new()
         table = cls._table("apply")
         for event in events:
             handler = table.get(type(event))
@@ -80,6 +88,33 @@ class Aggregate:
             else:
                 handler(aggregate, event)
         return aggregate
+
+    @classmethod
+    def new(cls: type[A]) -> A:
+        """The default constructor ``cls()`` that replay starts from (explained if it fails)."""
+        try:
+            return cls()
+        except TypeError:
+            try:
+                inspect.signature(cls).bind()
+            except TypeError:  # it was the missing arguments, not the constructor's body
+                raise AggregateDefinitionError(_no_default_constructor(cls)) from None
+            except ValueError:  # no signature to inspect
+                pass
+            raise
+
+    @classmethod
+    def check_definition(cls) -> None:
+        """Refuse a class replay cannot use: no default constructor, ambiguous handlers.
+
+        Annotations that name a class not defined yet are left for the first use.
+        """
+        cls.new()
+        for kind in ("process", "apply"):
+            try:
+                cls._table(kind)
+            except _UndefinedAnnotationError:
+                pass
 
     @classmethod
     def _table(cls, kind: str) -> dict[type, Callable[..., Any]]:
@@ -106,21 +141,72 @@ class Aggregate:
 
 
 def collect_handlers(cls: type, kind: str) -> dict[type, Callable[..., Any]]:
-    """{message type: method} for the methods named ``<kind>_…`` (by their annotation)."""
+    """{message type: method} for the methods named ``<kind>_…`` (by their annotation).
+
+    A method overridden under the same name counts once (the subclass's). Two methods
+    with different names for one type are refused with an error naming both.
+    """
     table: dict[type, Callable[..., Any]] = {}
-    for klass in reversed(cls.__mro__):
-        for name, func in vars(klass).items():
-            if not name.startswith(kind + "_") or not inspect.isfunction(func):
+    names: dict[type, str] = {}
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name in vars(klass):
+            if not name.startswith(kind + "_") or name in seen:
                 continue
-            hints = typing.get_type_hints(func)
-            params = [p for p in inspect.signature(func).parameters if p != "self"]
-            if not params or params[0] not in hints:
-                raise TypeError(
-                    f"{cls.__name__}.{name} needs a type annotation on its "
-                    "argument, e.g. (self, command: CreateOrder)."
+            seen.add(name)
+            func = inspect.getattr_static(cls, name)
+            if not inspect.isfunction(func):
+                continue
+            message_type = _handled_type(cls, name, func, kind)
+            if message_type in names:
+                what = "command" if kind == "process" else "event"
+                raise AggregateDefinitionError(
+                    f"{cls.__name__} has two {kind}_… methods for the {what} "
+                    f"{message_type.__name__}: {names[message_type]} and {name}. Only one can "
+                    f"handle it: merge them into one method, or delete one of them."
                 )
-            table[hints[params[0]]] = func
+            names[message_type], table[message_type] = name, func
     return table
+
+
+def _handled_type(cls: type, name: str, func: Callable[..., Any], kind: str) -> type:
+    """The type named by the annotation of a handler's (first) argument."""
+    example = "command: CreateOrder" if kind == "process" else "event: OrderCreated"
+    try:
+        hints = typing.get_type_hints(func)
+    except NameError as exc:
+        raise _UndefinedAnnotationError(
+            f"{cls.__name__}.{name}: its annotation names {exc.name!r}, which is not "
+            "defined (yet). Define that class before the first command, or import it."
+        ) from None
+    params = [p for p in inspect.signature(func).parameters if p != "self"]
+    if not params or params[0] not in hints:
+        raise AggregateDefinitionError(
+            f"{cls.__name__}.{name} needs a type annotation on its argument, e.g. "
+            f"(self, {example}): the annotation says which messages it handles."
+        )
+    handled: type = hints[params[0]]
+    return handled
+
+
+class _UndefinedAnnotationError(AggregateDefinitionError):
+    """A handler's annotation names a class that does not exist (yet)."""
+
+
+def _no_default_constructor(cls: type) -> str:
+    required = [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    return (
+        f"{cls.__name__}() cannot be called without arguments, but replay needs a "
+        f"no-argument constructor (the book's default constructor): it starts from "
+        f"{cls.__name__}() and applies every event. Give every field a default "
+        f'(e.g. `{required[0] if required else "title"}: str = ""`, '
+        f"`items: list = field(default_factory=list)`); fields without one: {required}."
+    )
 
 
 def _snake(name: str) -> str:
@@ -148,6 +234,10 @@ class UpdateResult(Generic[A]):
 class AggregateRepository(Generic[A]):
     """``save`` / ``update`` / ``find`` aggregates of one class in an :class:`EventStore`.
 
+    Ids: every id is a non-empty str. ``save(command)`` (``entity_id=None``) makes a new
+    id with ``id_factory``; an empty id (``""``) is refused everywhere — by ``save``,
+    ``find`` and ``update`` alike — because a blank id is a mistake, not a request.
+
     ``retries`` (0 by default) is how many times ``update`` reloads and tries again after
     a :class:`ConcurrencyError`; Eventuate's repository retries 10 times by default.
     ``snapshots`` is an optional :class:`eslab.snapshots.SnapshotStrategy`.
@@ -164,9 +254,13 @@ class AggregateRepository(Generic[A]):
         id_factory: Callable[[], str] | None = None,
     ) -> None:
         if not (isinstance(aggregate_class, type) and issubclass(aggregate_class, Aggregate)):
-            raise TypeError(f"{aggregate_class!r} is not an eslab.Aggregate subclass.")
+            raise AggregateDefinitionError(
+                f"{aggregate_class!r} is not an eslab.Aggregate subclass: declare it as "
+                "`class Book(Aggregate):` (usually a @dataclass with defaults on every field)."
+            )
+        aggregate_class.check_definition()
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an int ≥ 0, got {retries!r}.")
+            raise BadInputError(f"retries must be an int ≥ 0, got {retries!r}.")
         self.store = store
         self.aggregate_class = aggregate_class
         self.entity_type = entity_type or aggregate_class.__name__
@@ -187,8 +281,14 @@ class AggregateRepository(Generic[A]):
         metadata: EventMetadata | None = None,
         uow: UnitOfWork | None = None,
     ) -> A:
-        """Create an aggregate: default constructor, ``process(command)``, apply, append."""
-        aggregate = self.aggregate_class()
+        """Create an aggregate: default constructor, ``process(command)``, apply, append.
+
+        ``entity_id=None`` (the default) lets ``id_factory`` make a new id; an empty or
+        non-str id is refused (:class:`InvalidIdError`) and nothing is written.
+        """
+        if entity_id is not None:
+            _check_entity_id(entity_id)
+        aggregate = self.aggregate_class.new()
         events = aggregate.process(command)
         if not events:
             raise CommandRejectedError(
@@ -196,7 +296,7 @@ class AggregateRepository(Generic[A]):
                 f"new {self.entity_type} must start with at least one event."
             )
         aggregate = self.aggregate_class.replay(events, aggregate)
-        aggregate.id = entity_id or self.id_factory()
+        aggregate.id = self.id_factory() if entity_id is None else entity_id
         target = uow or self.store
         aggregate.version = target.append(
             self.entity_type, aggregate.id, events, 0, metadata=metadata
@@ -213,8 +313,14 @@ class AggregateRepository(Generic[A]):
     ) -> A:
         """Load an aggregate by replaying its events (from a snapshot when there is one).
 
-        ``version=N`` or ``as_of=datetime`` travel back in time.
+        ``version=N`` (an int from 1 to the stream's head) or ``as_of=datetime`` travel
+        back in time. A naive ``as_of`` is read as UTC — the store keeps UTC times without
+        a time zone — and an aware one is converted to UTC. A version beyond the head is
+        refused (:class:`VersionOutOfRangeError`), not quietly answered with the head.
         """
+        _check_entity_id(entity_id)
+        _check_version(version)
+        as_of = _utc_as_of(as_of)
         aggregate, after = None, 0
         if self.snapshots is not None and as_of is None:
             found = self.snapshots.load(self, entity_id, version)
@@ -228,6 +334,10 @@ class AggregateRepository(Generic[A]):
             travelled = version is not None or as_of is not None
             hint = "It did not exist yet at that version/time." if travelled else ""
             raise EntityNotFoundError(self.entity_type, entity_id, hint)
+        if version is not None and as_of is None and max(last, after) < version:
+            head = self.store.head(self.entity_type, entity_id)
+            if head < version:
+                raise VersionOutOfRangeError(self.entity_type, entity_id, version, head)
         aggregate = self.aggregate_class.replay(events, aggregate)
         if uow is not None:
             aggregate = self.aggregate_class.replay(
@@ -261,6 +371,7 @@ class AggregateRepository(Generic[A]):
         uow: UnitOfWork | None = None,
     ) -> UpdateResult[A]:
         """Like :meth:`update`, returning the events written and the retries used."""
+        _check_entity_id(entity_id)
         attempt = 0
         while True:
             aggregate = self.find(entity_id, uow=uow)
@@ -287,3 +398,43 @@ class AggregateRepository(Generic[A]):
             if self.snapshots is not None and uow is None:
                 self.snapshots.after_update(self, aggregate, expected)
             return UpdateResult(aggregate, events, attempt)
+
+
+def _check_entity_id(entity_id: object) -> None:
+    """The repository's id rule: a non-empty str (``None`` is handled by ``save``)."""
+    if not isinstance(entity_id, str) or not entity_id:
+        raise InvalidIdError(
+            f"entity_id must be a non-empty str, got {entity_id!r:.80}. A blank id is "
+            "refused everywhere; to let the repository make a new id, leave entity_id "
+            "out of save() (entity_id=None)."
+        )
+
+
+def _check_version(version: object) -> None:
+    if version is None:
+        return
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidVersionError(
+            f"version must be an int ≥ 1 (the version to load, 1 = after the first event), "
+            f"got {version!r:.80} ({type(version).__name__}). Leave it out for the newest "
+            "state, or use as_of=datetime(...) to travel by time."
+        )
+
+
+def _utc_as_of(as_of: object) -> datetime | None:
+    """``as_of`` as the store compares it: a naive UTC datetime (aware ones converted)."""
+    if as_of is None:
+        return None
+    if not isinstance(as_of, datetime):
+        tip = (
+            f"datetime.combine({as_of!r}, time.max) for the end of that day"
+            if isinstance(as_of, date)
+            else "datetime(2024, 1, 1, 12, 0) (naive = UTC) or an aware datetime"
+        )
+        raise InvalidAsOfError(
+            f"as_of must be a datetime, got {as_of!r:.80} ({type(as_of).__name__}). "
+            f"Use {tip}; use version=N to load by version instead."
+        )
+    if as_of.tzinfo is not None and as_of.utcoffset() is not None:
+        return as_of.astimezone(UTC).replace(tzinfo=None)
+    return as_of.replace(tzinfo=None)

@@ -17,9 +17,12 @@ a message twice has the same effect as handling it once. Three consumers, side b
   "항상 이벤트를 발행한다" (always publish an event).
 
 Each consumer is a broker handler: ``broker.subscribe(topic, consumer.consumer_id,
-consumer)``. :meth:`MessageConsumer.handle` returns an :class:`Outcome`; calling the consumer
+consumer)``; ``consumer_id`` (the consumer group's name, e.g. ``"account-service"``) is
+required. :meth:`MessageConsumer.handle` returns an :class:`Outcome`; calling the consumer
 raises ``DuplicateMessageError`` for a skipped redelivery so the broker logs it as
-``"skipped"``. A ``route`` function turns a message into ``(entity_id, command)``.
+``"skipped"``. A ``route`` function turns a message into ``(entity_id, command)``, or
+returns ``None`` for a message that is not for this consumer (another event type on the
+same topic): that message is acknowledged, recorded as ``"ignored"`` and never retried.
 """
 
 from __future__ import annotations
@@ -30,22 +33,23 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from eslab.aggregate import Aggregate, AggregateRepository, UpdateResult
-from eslab.domain.bank import Deposit, Withdraw
 from eslab.errors import (
     CommandRejectedError,
     ConcurrencyError,
     DuplicateMessageError,
     EslabError,
+    InvalidIdError,
 )
 from eslab.events import Event, EventMetadata, StoredEvent
 from eslab.messaging import Message
 
 A = TypeVar("A", bound=Aggregate)
 
-Route = Callable[[Message], tuple[str, object]]
-"""Turns a message into ``(entity_id, command)``: which aggregate, and what to ask it."""
+Route = Callable[[Message], tuple[str, object] | None]
+"""Turns a message into ``(entity_id, command)``: which aggregate, and what to ask it —
+or ``None``: "not for me" (the message is acknowledged and ignored)."""
 
-APPLIED, SKIPPED, REJECTED = "applied", "skipped", "rejected"
+APPLIED, SKIPPED, REJECTED, IGNORED = "applied", "skipped", "rejected", "ignored"
 """What a consumer did with one delivery (see :class:`Outcome`)."""
 
 
@@ -68,7 +72,9 @@ class Outcome:
     """One delivery as the consumer saw it.
 
     ``status`` is ``"applied"`` (events written), ``"skipped"`` (a redelivery it
-    recognised; nothing written) or ``"rejected"`` (the aggregate refused the command).
+    recognised; nothing written), ``"rejected"`` (the aggregate refused the command) or
+    ``"ignored"`` (the route returned ``None``: not for this consumer; ``entity_id`` is
+    ``""`` and nothing was read or written).
     ``events`` are the domain events the delivery wrote (pseudo events left out).
     """
 
@@ -86,8 +92,10 @@ class UnknownMessageError(EslabError):
 class MessageConsumer:
     """What the three consumers share: routing, metadata, counters and the handler call.
 
-    ``counts`` has the keys ``delivered``, ``applied``, ``skipped`` and ``rejected``;
-    ``outcomes`` lists every delivery's :class:`Outcome` in order.
+    ``consumer_id`` is required: the consumer (group) name under which processed
+    messages are recorded and the consumer subscribes. ``counts`` has the keys
+    ``delivered``, ``applied``, ``skipped``, ``rejected`` and ``ignored``; ``outcomes``
+    lists every delivery's :class:`Outcome` in order.
     """
 
     kind: ClassVar[str] = "consumer"
@@ -97,10 +105,18 @@ class MessageConsumer:
         repository: AggregateRepository[Any],
         route: Route,
         *,
-        consumer_id: str = "account-service",
+        consumer_id: str | None = None,
     ) -> None:
+        if consumer_id is None:
+            raise InvalidIdError(
+                f"{type(self).__name__} needs consumer_id=…: the name of the consumer (group) "
+                "that records which messages it processed, e.g. "
+                f"{type(self).__name__}(repository, route, consumer_id='account-service'); "
+                "subscribe it under the same name: "
+                "broker.subscribe(topic, consumer.consumer_id, consumer)."
+            )
         if not isinstance(consumer_id, str) or not consumer_id:
-            raise EslabError(
+            raise InvalidIdError(
                 f"consumer_id must be a non-empty str, got {consumer_id!r}; "
                 "use the consumer group's name, e.g. 'account-service'."
             )
@@ -125,8 +141,12 @@ class MessageConsumer:
     def handle(self, message: Message) -> Outcome:
         """Process one delivery and return what happened (never raises for a duplicate)."""
         self.counts["delivered"] += 1
-        entity_id, command = self.route(message)
-        outcome = self._handle(message, entity_id, command)
+        routed = self.route(message)
+        if routed is None:
+            outcome = Outcome(message.id, "", IGNORED, reason="the route said: not for me")
+        else:
+            entity_id, command = _routed(message, routed)
+            outcome = self._handle(message, entity_id, command)
         self.counts[outcome.status] += 1
         self.outcomes.append(outcome)
         return outcome
@@ -173,7 +193,7 @@ class RdbmsIdempotentConsumer(MessageConsumer):
         repository: AggregateRepository[Any],
         route: Route,
         *,
-        consumer_id: str = "account-service",
+        consumer_id: str | None = None,
         retries: int = 3,
     ) -> None:
         super().__init__(repository, route, consumer_id=consumer_id)
@@ -305,7 +325,7 @@ class NoSqlIdempotentConsumer(MessageConsumer):
         repository: AggregateRepository[Any],
         route: Route,
         *,
-        consumer_id: str = "account-service",
+        consumer_id: str | None = None,
         always_publish: bool = True,
         retries: int = 3,
     ) -> None:
@@ -386,34 +406,14 @@ def repeated_positions(stored: Sequence[StoredEvent]) -> list[int]:
     return repeats
 
 
-# -- the example of notebook 06: payment messages for bank accounts ----------------------
-
-PAYMENTS_TOPIC = "payments"
-
-
-def payment(account: str, kind: str, amount: int) -> dict[str, Any]:
-    """The payload of a payment message: ``kind`` is ``"deposit"`` or ``"withdraw"``."""
-    return {"account": account, "kind": kind, "amount": amount}
-
-
-def payment_message(message_id: str, account: str, kind: str, amount: int) -> Message:
-    """A payment message on the ``payments`` topic (partitioned by account)."""
-    return Message(
-        message_id, PAYMENTS_TOPIC, payment(account, kind, amount), {"partition_key": account}
-    )
-
-
-def account_route(message: Message) -> tuple[str, object]:
-    """Route a payment message to ``(account id, Deposit | Withdraw)``."""
-    payload = message.payload if isinstance(message.payload, dict) else {}
-    commands = {"deposit": Deposit, "withdraw": Withdraw}
-    kind, account, amount = payload.get("kind"), payload.get("account"), payload.get("amount")
-    if kind not in commands or not isinstance(account, str) or not isinstance(amount, int):
+def _routed(message: Message, routed: object) -> tuple[str, object]:
+    """Check what a route returned: ``(entity_id, command)``."""
+    if not (isinstance(routed, tuple) and len(routed) == 2 and isinstance(routed[0], str)):
         raise UnknownMessageError(
-            f"Message {message.id!r} is not a payment: expected a payload like "
-            f"{payment('acc-1', 'deposit', 10)}, got {message.payload!r:.120}."
+            f"The route returned {routed!r:.120} for message {message.id!r}; a route returns "
+            "(entity_id, command), or None when the message is not for this consumer."
         )
-    return account, commands[kind](amount)
+    return routed
 
 
 def _with_trigger(metadata: EventMetadata | None, message_id: str) -> EventMetadata:

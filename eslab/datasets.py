@@ -619,21 +619,3 @@ def generate_orders_in_sql(
     return GeneratedOrders(
         orders, int(count), start.date(), (start + timedelta(days=days - 1)).date()
     )
-
-
-def progress_bar(description: str = "writing") -> Progress:
-    """A progress callback that shows (and fills) an ipywidgets bar in the notebook."""
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    bar = widgets.IntProgress(value=0, min=0, max=1, description=description, bar_style="info")
-    label = widgets.Label("")
-    display(widgets.HBox([bar, label]))
-
-    def update(done: int, total: int) -> None:
-        bar.max, bar.value = max(total, 1), done
-        label.value = f"{done:,} / {total:,} events"
-        if done >= total:
-            bar.bar_style = "success"
-
-    return update

@@ -105,3 +105,35 @@ class ReadOnlyStoreError(EslabError):
 
 class StorageFullError(EslabError):
     """The disk (or file-size limit) is full: the write was rolled back."""
+
+
+# -- aggregates, snapshots and consumers (issue 14, "mechanisms") ---------------------------
+
+
+class InvalidVersionError(BadInputError):
+    """A version asked for is not an int ≥ 1 (``find(id, version=…)``)."""
+
+
+class VersionOutOfRangeError(InvalidVersionError):
+    """A version asked for is beyond the stream's head: that state never existed."""
+
+    def __init__(self, entity_type: str, entity_id: str, requested: int, head: int):
+        self.entity_type, self.entity_id = entity_type, entity_id
+        self.requested_version, self.head_version = requested, head
+        super().__init__(
+            f"{entity_type} {entity_id!r} is at version {head}; version {requested} does not "
+            f"exist (yet). Ask for a version from 1 to {head}, or leave version out for the "
+            "newest state."
+        )
+
+
+class InvalidAsOfError(BadInputError):
+    """``as_of`` is not a datetime (``find(id, as_of=…)``)."""
+
+
+class AggregateDefinitionError(EslabError, TypeError):
+    """An aggregate class cannot be used as written (constructor, handlers, annotations)."""
+
+
+class StaleSnapshotWarning(UserWarning):
+    """A snapshot's fields no longer match its aggregate class: it was replayed instead."""

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, ClassVar, cast
 
 from eslab import serialization, upcasting
-from eslab.errors import SerializationError, UnknownEventTypeError
+from eslab.errors import BadInputError, SerializationError, UnknownEventTypeError
 
 
 class Event:
@@ -49,12 +49,29 @@ def register(cls: type[Event]) -> None:
     """Register ``cls`` under its event_type (redefining it, e.g. in a notebook, replaces it)."""
     old = _REGISTRY.get(cls.event_type)
     if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ValueError(
-            f"Two event classes claim the type name {cls.event_type!r}: "
-            f"{old.__module__}.{old.__qualname__} and {cls.__module__}.{cls.__qualname__}. "
-            "Give one of them `event_type = '...'`."
-        )
+        raise BadInputError(_clash(cls.event_type, old, cls))
     _REGISTRY[cls.event_type] = cls
+
+
+_DEMO_MODULES = ("eslab.domain", "eslab.ftgo", "eslab.lessons")
+
+
+def _clash(name: str, old: type[Event], new: type[Event]) -> str:
+    """Why two classes cannot share an event type name, and the two ways out."""
+    demo = [c.__module__ for c in (old, new) if c.__module__.startswith(_DEMO_MODULES)]
+    return (
+        f"Two event classes claim the type name {name!r}: {old.__module__}.{old.__qualname__} "
+        f"and {new.__module__}.{new.__qualname__}. The store finds an event's class by this "
+        "name, so it must be unique in one Python process. Rename one of the classes, or give "
+        f"one its own stored name with a class attribute, e.g. `event_type = 'My{name}'` in "
+        "its body."
+        + (
+            f" {demo[0]} is the course's demo domain: it registers its events only because "
+            "it was imported — leave it out when you work on your own domain."
+            if demo
+            else ""
+        )
+    )
 
 
 def event_class(event_type: str) -> type[Event]:

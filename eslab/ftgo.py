@@ -10,7 +10,8 @@ the relay — is in :mod:`eslab.sagas`; this module uses it for the book's FTGO 
   :class:`ConsumerService`, :class:`KitchenService`, :class:`AccountingService` — each
   with command handlers (orchestration) and event handlers (choreography, §6.3.1);
 * :class:`FtgoSystem`, which puts them, a :class:`eslab.sagas.SagaMessageRelay` and a
-  broker on one store so a notebook can step through the messages, with
+  broker on one store (wired by a :class:`eslab.sagas.SagaRunner`) so a notebook can
+  step through the messages, with
   :meth:`FtgoSystem.scenario` making the saga fail where a lesson wants;
 * correlation helpers: :func:`correlated_events` follows one saga across every stream
   by its ``correlation_id``, :func:`compensation_marks` marks the compensations.
@@ -71,6 +72,7 @@ from eslab.sagas import (
     SagaMessageRelay,
     SagaOrchestrator,
     SagaParticipant,
+    SagaRunner,
     reply_channel,
     step,
     with_failure,
@@ -525,7 +527,6 @@ class FtgoSystem:
         self.store = store if store is not None else EventStore()
         self.broker = broker if broker is not None else MessageBroker()
         self.mode, self.closed_restaurants = mode, tuple(closed_restaurants)
-        self.relay = SagaMessageRelay(self.store, self.broker, owners=OWNERS)
         self.orchestrator = (
             SagaOrchestrator(self.store, self.broker, CreateOrderSaga)
             if mode == "orchestration"
@@ -535,11 +536,12 @@ class FtgoSystem:
         self.consumer_service = ConsumerService(self.store)
         self.kitchen_service = KitchenService(self.store, self.closed_restaurants)
         self.accounting_service = AccountingService(self.store)
-        for service in self.services:
-            if self.orchestrator is not None:
-                service.listen_for_commands(self.broker)
-            else:
-                service.listen_for_events(self.broker)
+        # The orchestrator stays this system's own (a crash replaces it), so the runner
+        # only wires the services, the relay and the broker.
+        self.runner = SagaRunner(
+            self.store, self.services, broker=self.broker, owners=OWNERS, mode=mode
+        )
+        self.relay: SagaMessageRelay = self.runner.relays[0]
         self.orders: list[PlacedOrder] = []
 
     @property
@@ -558,11 +560,7 @@ class FtgoSystem:
 
     def relevant(self, delivery: Delivery, message: Message) -> bool:
         """False for events a service received but has no handler for (not worth drawing)."""
-        if message.headers.get("kind") != "event":
-            return True
-        service = {s.service: s for s in self.services}.get(delivery.group)
-        wanted = {cls.__name__ for cls in service.event_handlers()} if service else set()
-        return message.headers.get("event_type") in wanted
+        return self.runner.relevant(delivery, message)
 
     def restart(self) -> FtgoSystem:
         """Kill every service (and the orchestrator) and start them again on the same store."""
@@ -653,24 +651,16 @@ class FtgoSystem:
 
     def step(self) -> Delivery | None:
         """Publish the outbox, deliver one message, publish again; None when all is done."""
-        self.relay.poll()
-        delivery = self.broker.deliver_one()
-        self.relay.poll()
-        return delivery
+        return self.runner.step()
 
     @property
     def finished(self) -> bool:
         """Nothing left to publish and nothing left to deliver."""
-        return not self.store.unpublished(1) and self.broker.pending() == 0
+        return self.runner.quiet
 
     def run(self, max_steps: int = 10_000) -> list[Delivery]:
-        """Step until no message is left; return the deliveries."""
-        done = []
-        while (delivery := self.step()) is not None:
-            done.append(delivery)
-            if len(done) >= max_steps:
-                raise RuntimeError(f"The system still had messages after {max_steps} steps.")
-        return done
+        """Step until no message is left; return the deliveries (see SagaRunner.run)."""
+        return self.runner.run(max_steps)
 
     # -- looking at it -------------------------------------------------------------------------
 

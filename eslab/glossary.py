@@ -196,6 +196,24 @@ TERMS: list[Term] = [
     Term(
         "이벤트 저장소", "event store", "10", "a database of events: Event Store, Axon, Eventuate…"
     ),
+    Term(
+        "불변식",
+        "invariant",
+        "12",
+        "a rule an aggregate always keeps; process_* refuses to break it",
+    ),
+    Term(
+        "Given-When-Then 테스트",
+        "Given / When / Then",
+        "12",
+        "given past events, when a command, then new events or a refusal",
+    ),
+    Term(
+        "사가 러너",
+        "saga runner",
+        "12",
+        "wires orchestrator, relay, participants, broker; runs until quiet",
+    ),
 ]
 
 

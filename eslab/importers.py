@@ -19,12 +19,12 @@ import json
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from eslab.course import course_dir
-from eslab.viz.frame import (
+from eslab.frame import (
     EventTableError,
     MalformedColumnError,
     UnmappedColumnError,
@@ -278,12 +278,28 @@ def _plain(value: Any) -> Any:
 # -- into a store ---------------------------------------------------------------------------
 
 
-def load_into_store(source: Any, store: Any) -> int:
+PublishedOption = Literal["keep"] | bool
+
+
+def load_into_store(source: Any, store: Any, *, published: PublishedOption = "keep") -> int:
     """Append the events of a frame (or anything :func:`events_frame` reads) to ``store``.
 
     The store gives them new global positions in the frame's order; versions, types,
     payloads, times and (unique) event ids are kept. Returns the number of events written.
+
+    ``published`` says which imported events a polling publisher still has to send:
+
+    * ``"keep"`` (the default): each event keeps the source's ``published`` flag (Eventuate
+      Local's column); an event without one counts as published — it is history that the
+      old system already delivered, so a poller must not resend it.
+    * ``True``: every imported event is marked published (nothing to relay).
+    * ``False``: none is — a poller publishes the whole imported history again.
     """
+    if published != "keep" and not isinstance(published, bool):
+        raise EventTableError(
+            f'published must be "keep", True or False, got {published!r}. "keep" keeps the '
+            "source's published flags (and marks events without one as published)."
+        )
     frame = events_frame(source)
     table = pd.DataFrame(
         {
@@ -302,4 +318,22 @@ def load_into_store(source: Any, store: Any) -> int:
     ids = frame["event_id"]
     if ids.notna().all() and not ids.duplicated().any():
         table["event_id"] = ids.astype(str)
-    return int(store.bulk_insert(table))
+    before = store.last_position()
+    written = store.bulk_insert(table)
+    if published is not False:
+        flags = frame["published"].fillna(True) if published == "keep" else True
+        _mark_published(store, before, table.assign(published=flags))
+    return int(written)
+
+
+def _mark_published(store: Any, before: int, table: pd.DataFrame) -> None:
+    """Set ``published`` on the rows just inserted (found by stream and version)."""
+    keys = ["entity_type", "entity_id", "entity_version"]
+    stored = store.sql(
+        "SELECT position, entity_type, entity_id, entity_version FROM events "
+        "WHERE position > $after",
+        {"after": before},
+    )
+    wanted = table.loc[table["published"].astype(bool), keys].astype({"entity_version": "int64"})
+    rows = stored.astype({"entity_version": "int64"}).merge(wanted, on=keys)
+    store.mark_published([int(p) for p in rows["position"]])

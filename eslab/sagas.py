@@ -28,6 +28,9 @@ steps, backwards. This module has the machinery of §6.3, in the book's words:
    (choreography, §6.3.1).
 4. **The relay** — :class:`SagaMessageRelay` publishes all of it from the event store
    (the outbox): commands, replies and domain events.
+5. **The runner** — :class:`SagaRunner` wires orchestrators, relays, participants and a
+   broker for your own sagas, and runs them until quiet (nothing to publish, nothing
+   to deliver). :class:`SagaParticipant` documents the participant contract.
 
 The FTGO application built on this — the book's ``CreateOrderSaga``, the Order,
 Consumer, Kitchen and Accounting services and ``FtgoSystem``, which wires them to a
@@ -39,7 +42,7 @@ id as its ``correlation_id`` and the id of the message that caused it as its
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -56,7 +59,7 @@ from eslab.errors import (
     StreamExistsError,
 )
 from eslab.events import Event, EventMetadata, StoredEvent
-from eslab.messaging import Message, MessageBroker, message_from_event
+from eslab.messaging import Delivery, Message, MessageBroker, message_from_event
 from eslab.publishing import PollingPublisher
 from eslab.serialization import decode, encode
 from eslab.store import EventStore, UnitOfWork
@@ -696,6 +699,34 @@ class SagaParticipant:
     each of those events comes from). Every message is handled in one unit of work
     that also records the message id in ``processed_messages`` — so a redelivery is
     recognised and skipped — and, for a command, writes the ``SagaReplyRequested`` event.
+
+    **The participant contract** (what your own service must do):
+
+    * *Name.* ``service`` names the service; its commands arrive on
+      ``command_channel(service)`` (``"<service>.commands"``), the saga definition's
+      ``invoke_participant(service, ...)`` and ``with_compensation(service, ...)`` use it.
+    * *What a handler receives.* ``handler(command, ctx)``: the command decoded into the
+      class registered in :meth:`command_handlers` (matched by class name, so the saga's
+      command factory must return an instance of that class), and a
+      :class:`CommandContext` — ``ctx.uow`` (the unit of work), ``ctx.metadata`` (the saga
+      id as correlation id, the message as causation), ``ctx.message`` and ``ctx.saga_id``.
+    * *Writing.* Append through ``ctx.uow`` only — e.g. ``repo.update(id, command,
+      uow=ctx.uow, metadata=ctx.metadata)`` — so the business events, the
+      ``processed_messages`` row and the reply commit together or not at all. A write
+      straight to the store (or an e-mail, an HTTP call) is outside that transaction and
+      happens again on a redelivery.
+    * *Replying.* Return :func:`with_success` (optionally with a dataclass body the
+      saga's ``on_reply`` handler receives) or :func:`with_failure` with a reason. A
+      :class:`~eslab.errors.CommandRejectedError` raised inside the handler (``reject``
+      in a ``process_*`` method) becomes a failure reply with its text, and the events
+      appended so far are discarded. Any other exception is a crash: nothing is
+      committed and the broker delivers the command again.
+    * *Idempotency.* Nothing to do in the handler: a redelivered command finds its
+      message id in ``processed_messages`` and is skipped (the broker logs
+      ``"skipped"``), and its reply is not sent twice.
+    * *Compensations* are commands like any other, but must not fail: make them succeed
+      (or do nothing) when there is nothing (left) to undo. A failure reply to a
+      compensation ends the saga ``SagaFailed`` with "fix by hand".
     """
 
     service: ClassVar[str] = "Service"
@@ -893,3 +924,202 @@ class SagaMessageRelay(PollingPublisher):
     def message_for(self, event: StoredEvent) -> Message:
         """A command, a reply or an event message (module-level :func:`message_for`)."""
         return message_for(event, self.owners)
+
+
+# == 6. The runner: everything wired, run until quiet ========================================
+
+
+class SagaNotQuietError(EslabError, RuntimeError):
+    """The runner reached its step bound with messages or events still to go."""
+
+
+ORCHESTRATION, CHOREOGRAPHY = "orchestration", "choreography"
+
+
+class SagaRunner:
+    """Wires saga orchestrators, relays, participants and a broker, and runs them until quiet.
+
+    ::
+
+        runner = SagaRunner(store, [MembersService(store), PaymentsService(store)],
+                            sagas=[LateFeeSaga], owners={"Member": "Members"})
+        saga_id = runner.start(LateFeeSaga, LateFee("ann", "dune", 150))
+        runner.run()                 # deliver until nothing is left to publish or deliver
+
+    * ``sagas`` — :class:`Saga` subclasses (an orchestrator is made for each) or ready
+      :class:`SagaOrchestrator` objects; each joins its saga's reply channel.
+    * ``participants`` — :class:`SagaParticipant` objects. In ``"orchestration"`` mode
+      they listen for commands, in ``"choreography"`` mode for the events they handle.
+    * ``relays`` — the publishers that move events from the store (the outbox) to the
+      broker; by default one :class:`SagaMessageRelay` with ``owners`` (aggregate type →
+      service, the sender drawn in a swimlane).
+
+    :meth:`step` publishes, delivers one message and publishes again; :meth:`run` steps
+    until :attr:`quiet` (no undelivered message, no unpublished event) and raises
+    :class:`SagaNotQuietError` if that takes more than ``max_steps`` deliveries. A runner
+    is also a swimlane source: ``swimlane(runner)`` draws its broker's deliveries.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        participants: Sequence[SagaParticipant] = (),
+        *,
+        sagas: Sequence[type[Saga] | SagaOrchestrator] = (),
+        broker: MessageBroker | None = None,
+        relays: Sequence[Any] | None = None,
+        owners: Mapping[str, str] | None = None,
+        mode: str = ORCHESTRATION,
+        max_steps: int = 10_000,
+    ) -> None:
+        if not isinstance(store, EventStore):
+            raise BadInputError(f"store must be an eslab.EventStore, got {store!r:.60}.")
+        if mode not in (ORCHESTRATION, CHOREOGRAPHY):
+            raise BadInputError(f"mode is 'orchestration' or 'choreography', got {mode!r}.")
+        if mode == CHOREOGRAPHY and sagas:
+            raise BadInputError(
+                "A choreography has no orchestrator: leave `sagas` empty, or use "
+                "mode='orchestration'."
+            )
+        _check_max_steps(max_steps)
+        for participant in participants:
+            if not isinstance(participant, SagaParticipant):
+                raise BadInputError(
+                    f"{participant!r:.60} is not a SagaParticipant: subclass "
+                    "eslab.sagas.SagaParticipant and set `service`."
+                )
+        self.store, self.mode, self.max_steps = store, mode, max_steps
+        self.broker = broker if broker is not None else MessageBroker()
+        self.participants = list(participants)
+        self.orchestrators: dict[str, SagaOrchestrator] = {}
+        for saga in sagas:
+            if not isinstance(saga, SagaOrchestrator):
+                orchestrator = SagaOrchestrator(store, self.broker, saga)  # checks the class
+            else:
+                orchestrator = saga
+                self.broker.subscribe(
+                    reply_channel(orchestrator.saga_type),
+                    orchestrator.saga_type,
+                    orchestrator.handle_reply,
+                    replace=True,
+                )
+            self.orchestrators[orchestrator.saga_type] = orchestrator
+        self.relays = (
+            list(relays)
+            if relays is not None
+            else [SagaMessageRelay(store, self.broker, owners=owners)]
+        )
+        for participant in self.participants:
+            if mode == ORCHESTRATION:
+                participant.listen_for_commands(self.broker)
+            else:
+                participant.listen_for_events(self.broker)
+
+    def __repr__(self) -> str:
+        names = ", ".join([*self.orchestrators, *(p.service for p in self.participants)])
+        return f"SagaRunner({self.mode}: {names}; {self.broker.pending()} pending)"
+
+    # -- sagas ----------------------------------------------------------------------------
+
+    def orchestrator(self, saga: type[Saga] | str) -> SagaOrchestrator:
+        """The orchestrator of a saga type (its class or its name)."""
+        name = saga if isinstance(saga, str) else getattr(saga, "__name__", repr(saga))
+        if name not in self.orchestrators:
+            known = ", ".join(self.orchestrators) or "none"
+            raise BadInputError(
+                f"This runner has no orchestrator for {name!r} (it has: {known}); "
+                "pass the saga class in SagaRunner(..., sagas=[...])."
+            )
+        return self.orchestrators[name]
+
+    def start(
+        self,
+        saga: type[Saga] | str,
+        data: Any,
+        *,
+        saga_id: str | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> str:
+        """Start a saga of that type with ``data``; return its id (nothing is delivered yet)."""
+        return self.orchestrator(saga).start(data, saga_id=saga_id, uow=uow)
+
+    def instance(self, saga: type[Saga] | str, saga_id: str) -> SagaInstance:
+        """The saga instance, rebuilt from its stream."""
+        return self.orchestrator(saga).find(saga_id)
+
+    # -- running --------------------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Let every relay publish what the store has not published yet."""
+        for relay in self.relays:
+            relay.poll()
+
+    def step(self) -> Delivery | None:
+        """Publish, deliver one message, publish again; None when nothing was delivered."""
+        self.publish()
+        delivery = self.broker.deliver_one()
+        self.publish()
+        return delivery
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing left to publish (in any relay's store) and nothing left to deliver."""
+        stores = {id(r.store): r.store for r in self.relays if hasattr(r, "store")}
+        stores.setdefault(id(self.store), self.store)
+        return self.broker.pending() == 0 and not any(s.unpublished(1) for s in stores.values())
+
+    def run(self, max_steps: int | None = None) -> list[Delivery]:
+        """Step until quiet; return the deliveries made.
+
+        Raises :class:`SagaNotQuietError` after ``max_steps`` deliveries (default: the
+        runner's ``max_steps``) if messages are still coming — usually a handler that
+        publishes to a topic it also consumes, or a saga whose steps never end.
+        """
+        bound = self.max_steps if max_steps is None else _check_max_steps(max_steps)
+        done: list[Delivery] = []
+        while (delivery := self.step()) is not None:
+            done.append(delivery)
+            if len(done) >= bound and not self.quiet:
+                raise SagaNotQuietError(
+                    f"Still not quiet after {bound} deliveries: {self.broker.pending()} "
+                    f"message(s) undelivered ({self._backlog()}). Is a handler publishing "
+                    "to a topic it consumes, or a saga sending commands forever? If the work "
+                    "is just long, pass a larger max_steps."
+                )
+        return done
+
+    def _backlog(self) -> str:
+        counts = {
+            f"{s.topic} → {s.group}": self.broker.pending(s.group)
+            for s in self.broker.subscriptions
+            if self.broker.pending(s.group)
+        }
+        return ", ".join(f"{k}: {v}" for k, v in list(counts.items())[:4]) or "none"
+
+    @property
+    def dead_letters(self) -> list[tuple[str, Message]]:
+        """Messages the broker gave up on (a handler kept failing): (group, message)."""
+        return list(self.broker.dead_letters)
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    @property
+    def lanes(self) -> list[str]:
+        """Swimlane order: the orchestrators, then the participants."""
+        return [*self.orchestrators, *(p.service for p in self.participants)]
+
+    def relevant(self, delivery: Delivery, message: Message) -> bool:
+        """False for events a participant received but has no handler for (not worth drawing)."""
+        if message.headers.get("kind") != "event":
+            return True
+        service = {p.service: p for p in self.participants}.get(delivery.group)
+        if service is None:
+            return True  # another subscriber (a consumer, a projection): draw it
+        wanted = {cls.__name__ for cls in service.event_handlers()}
+        return message.headers.get("event_type") in wanted
+
+
+def _check_max_steps(max_steps: object) -> int:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise BadInputError(f"max_steps must be an int ≥ 1, got {max_steps!r}.")
+    return max_steps

@@ -12,25 +12,21 @@ On load, eslab runs the chain of steps from the stored version up to the
 ``schema_version`` of the current Event class, so application code only ever sees the
 newest schema. A missing step raises :class:`UpcastError` naming the type and versions.
 
-The end of the module shows, for contrast, the two other ways Greg Young names in
-*Versioning in an Event Sourced System*: a **weak schema** (read fields by name, ignore
-versions) and **copy-and-replace** (write a migrated copy of the store).
+The end of the module shows, for contrast, a **weak schema** (read fields by name, ignore
+versions), one of the other ways Greg Young names in *Versioning in an Event Sourced
+System*; the third, **copy-and-replace**, is :mod:`eslab.migration`.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eslab.errors import UpcastError
-
-if TYPE_CHECKING:
-    from eslab.store import EventStore
 
 UpcastFunction = Callable[[dict[str, Any]], dict[str, Any]]
 StepKey = tuple[str, int]
@@ -223,38 +219,3 @@ def weak_read(event_class: type, data: dict[str, Any]) -> dict[str, Any]:
     data as soon as a field is renamed, split or changes its unit.
     """
     return {f.name: data.get(f.name) for f in dataclasses.fields(event_class)}
-
-
-def copy_and_replace(source: EventStore, target: EventStore, entity_type: str | None = None) -> int:
-    """*Copy-and-replace*: write every event of ``source``, upcast to today's schema, into
-    ``target`` (same ids, versions and times, in the same order); return how many.
-
-    The old store is left as it was. Afterwards the application would switch to
-    ``target`` — a migration with a cut-over, instead of upcasting on every load.
-    """
-    import pandas as pd
-
-    from eslab import events
-
-    rows = []
-    for stored in source.read_all(entity_type=entity_type):
-        event = stored.event
-        rows.append(
-            {
-                "event_id": stored.event_id,
-                "entity_type": stored.entity_type,
-                "entity_id": stored.entity_id,
-                "entity_version": stored.entity_version,
-                "event_type": type(event).event_type,
-                "schema_version": type(event).schema_version,
-                "event_data": events.serialize(event),
-                "metadata": json.dumps(stored.metadata.to_dict())
-                if stored.metadata.to_dict()
-                else None,
-                "created_at": stored.created_at,
-                "triggering_event": stored.triggering_event,
-            }
-        )
-    if not rows:
-        return 0
-    return target.bulk_insert(pd.DataFrame(rows))

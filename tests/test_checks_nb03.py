@@ -7,7 +7,7 @@ from typing import Any
 from eslab import AggregateRepository, ConcurrencyError, EventStore
 from eslab.checks import nb03_optimistic_locking as check
 from eslab.domain.bank import BankAccount, Deposit
-from eslab.optimistic_locking import VersionedTable
+from eslab.lessons.nb03_optimistic_locking import VersionedTable
 
 
 def exercise_table() -> tuple[VersionedTable, int]:

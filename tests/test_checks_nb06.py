@@ -8,8 +8,13 @@ import pytest
 
 from eslab import CommandRejectedError, DuplicateMessageError
 from eslab.checks import nb06_idempotent_consumers as check
-from eslab.consumers import RdbmsIdempotentConsumer, account_route, payment_message
-from eslab.widgets.redelivery_lab import RedeliveryReport, run_redelivery
+from eslab.consumers import RdbmsIdempotentConsumer
+from eslab.lessons.nb06_idempotent_consumers import (
+    RedeliveryReport,
+    account_route,
+    payment_message,
+    run_redelivery,
+)
 
 # -- exercise 1: an RDBMS-style handler --------------------------------------------------
 
@@ -53,7 +58,9 @@ def test_exercise_1_passes_an_rdbms_style_handler() -> None:
 
 
 def test_exercise_1_passes_the_library_consumer_too() -> None:
-    result = check.exercise_1(lambda repo, m: RdbmsIdempotentConsumer(repo, account_route)(m))
+    result = check.exercise_1(
+        lambda repo, m: RdbmsIdempotentConsumer(repo, account_route, consumer_id="exercise-1")(m)
+    )
     assert result.passed, result.message
 
 

@@ -11,7 +11,8 @@ from eslab.checks import nb09_queries_and_projections as check
 from eslab.datasets import generate_orders_in_sql
 from eslab.domain.order import OrderCancelled, OrderCreated
 from eslab.events import StoredEvent
-from eslab.projections import OrderHistory, Projection, Projector, Upsert
+from eslab.lessons.nb09_queries_and_projections import OrderHistory
+from eslab.projections import Projection, Projector, Upsert
 
 RIGHT_SQL = """
 SELECT restaurant_id, count(*) AS approved FROM order_history

@@ -16,8 +16,12 @@ from eslab.domain.order import (
     Order,
     ReviseOrder,
 )
+from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
+    CustomerDirectory,
+    register_demo_customers,
+)
 from eslab.projections import Projector
-from eslab.shredding import CryptoShredder, CustomerDirectory, register_demo_customers
+from eslab.shredding import CryptoShredder
 
 
 def shop() -> tuple[EventStore, CryptoShredder, Projector]:

@@ -7,7 +7,7 @@ import pytest
 from eslab import AggregateRepository, ConcurrencyError, EventStore
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
 from eslab.errors import BadInputError, EntityNotFoundError
-from eslab.optimistic_locking import (
+from eslab.lessons.nb03_optimistic_locking import (
     CRUD_BLIND,
     CRUD_VERSIONED,
     EVENT_STORE,

@@ -21,6 +21,7 @@ from eslab import (
 )
 from eslab.consumers import (
     APPLIED,
+    IGNORED,
     REJECTED,
     SKIPPED,
     IdempotentRepository,
@@ -30,19 +31,20 @@ from eslab.consumers import (
     NoSqlIdempotentConsumer,
     RdbmsIdempotentConsumer,
     UnknownMessageError,
-    account_route,
     events_per_message,
     make_consumer,
-    payment,
 )
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
-from eslab.errors import EslabError
+from eslab.errors import EslabError, InvalidIdError
+from eslab.lessons.nb06_idempotent_consumers import account_route, payment, run_redelivery
 from eslab.messaging import CRASHED, Message, MessageBroker
 from eslab.messaging import SKIPPED as BROKER_SKIPPED
-from eslab.widgets.redelivery_lab import run_redelivery
 
 KINDS = (NaiveConsumer, RdbmsIdempotentConsumer, NoSqlIdempotentConsumer)
 IDEMPOTENT = (RdbmsIdempotentConsumer, NoSqlIdempotentConsumer)
+
+
+CID = "account-service"
 
 
 def new_repo(balance: int = 30) -> AggregateRepository[BankAccount]:
@@ -87,7 +89,7 @@ def balance(consumer: MessageConsumer, account: str = "acc-1") -> int:
 
 
 def test_naive_consumer_applies_a_redelivered_deposit_twice() -> None:
-    consumer = NaiveConsumer(new_repo(), account_route)
+    consumer = NaiveConsumer(new_repo(), account_route, consumer_id=CID)
     statuses = FakeSource(consumer).run([deposit("m1"), deposit("m1")])
     assert statuses == [APPLIED, APPLIED]
     assert balance(consumer) == 50  # 30 + 10 + 10: the redelivery was counted
@@ -100,7 +102,7 @@ def test_naive_consumer_applies_a_redelivered_deposit_twice() -> None:
 
 @pytest.mark.parametrize("kind", IDEMPOTENT, ids=lambda k: k.kind)
 def test_idempotent_consumers_skip_a_redelivery(kind: type[MessageConsumer]) -> None:
-    consumer = kind(new_repo(), account_route)
+    consumer = kind(new_repo(), account_route, consumer_id=CID)
     statuses = FakeSource(consumer).run([deposit("m1"), deposit("m2", 5), deposit("m1")])
     assert statuses == [APPLIED, APPLIED, SKIPPED]
     assert balance(consumer) == 45
@@ -128,7 +130,7 @@ def test_rdbms_writes_the_message_id_and_the_events_in_one_transaction() -> None
 
 
 def test_rdbms_duplicate_is_refused_by_the_primary_key_and_writes_nothing() -> None:
-    consumer = RdbmsIdempotentConsumer(new_repo(), account_route)
+    consumer = RdbmsIdempotentConsumer(new_repo(), account_route, consumer_id=CID)
     consumer.handle(deposit("m1"))
     before = consumer.store.last_position()
     outcome = consumer.handle(deposit("m1"))
@@ -143,7 +145,7 @@ def test_rdbms_crash_before_commit_writes_nothing_so_the_redelivery_is_applied(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo = new_repo()
-    consumer = RdbmsIdempotentConsumer(repo, account_route)
+    consumer = RdbmsIdempotentConsumer(repo, account_route, consumer_id=CID)
     real_update = repo.update_with_result
 
     def update_then_crash(*args: object, **kwargs: object) -> object:
@@ -164,7 +166,7 @@ def test_rdbms_retries_when_another_writer_commits_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo = new_repo()
-    consumer = RdbmsIdempotentConsumer(repo, account_route)
+    consumer = RdbmsIdempotentConsumer(repo, account_route, consumer_id=CID)
     real_update = repo.update_with_result
     calls = []
 
@@ -185,7 +187,7 @@ def test_rdbms_retries_when_another_writer_commits_first(
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.kind)
 def test_crash_after_commit_before_ack(kind: type[MessageConsumer]) -> None:
     """The effect is committed, the ack is lost: idempotent consumers skip the redelivery."""
-    consumer = kind(new_repo(), account_route)
+    consumer = kind(new_repo(), account_route, consumer_id=CID)
     source = FakeSource(consumer)
     source.deliver(deposit("m1"), crash_before_ack=True)
     if kind is NaiveConsumer:
@@ -200,7 +202,7 @@ def test_crash_after_commit_before_ack(kind: type[MessageConsumer]) -> None:
 def test_a_refused_message_is_recorded_so_a_late_redelivery_stays_refused(
     kind: type[MessageConsumer],
 ) -> None:
-    consumer = kind(new_repo(30), account_route)
+    consumer = kind(new_repo(30), account_route, consumer_id=CID)
     script = [withdraw("m1", 50), deposit("m2", 40), withdraw("m1", 50)]
     assert FakeSource(consumer).run(script) == [REJECTED, APPLIED, SKIPPED]
     assert balance(consumer) == 70  # each message once: 30, refused, +40
@@ -208,7 +210,9 @@ def test_a_refused_message_is_recorded_so_a_late_redelivery_stays_refused(
 
 def test_nosql_without_the_pseudo_event_applies_a_late_redelivery() -> None:
     """Why the book says 'always publish an event'."""
-    consumer = NoSqlIdempotentConsumer(new_repo(30), account_route, always_publish=False)
+    consumer = NoSqlIdempotentConsumer(
+        new_repo(30), account_route, consumer_id=CID, always_publish=False
+    )
     script = [withdraw("m1", 50), deposit("m2", 40), withdraw("m1", 50)]
     assert FakeSource(consumer).run(script) == [REJECTED, APPLIED, APPLIED]
     assert balance(consumer) == 20  # m1 took effect although it was refused the first time
@@ -218,7 +222,7 @@ def test_nosql_without_the_pseudo_event_applies_a_late_redelivery() -> None:
 
 
 def test_nosql_keeps_the_message_id_in_the_events_and_needs_no_second_table() -> None:
-    consumer = NoSqlIdempotentConsumer(new_repo(), account_route)
+    consumer = NoSqlIdempotentConsumer(new_repo(), account_route, consumer_id=CID)
     FakeSource(consumer).run([deposit("m1"), withdraw("m2", 500), deposit("m1")])
     rows = consumer.store.sql(
         "SELECT event_type, coalesce(triggering_event, '-') FROM events ORDER BY position"
@@ -310,7 +314,7 @@ def test_a_command_without_events_writes_a_pseudo_event_when_asked(always_publis
 
 @pytest.mark.parametrize("kind", IDEMPOTENT, ids=lambda k: k.kind)
 def test_broker_logs_recognised_redeliveries_as_skipped(kind: type[MessageConsumer]) -> None:
-    consumer = kind(new_repo(), account_route)
+    consumer = kind(new_repo(), account_route, consumer_id=CID)
     broker = MessageBroker(seed=3, duplicate_rate=0.5, crash_rate=0.3)
     broker.subscribe("payments", consumer.consumer_id, consumer)
     for i in range(20):
@@ -326,7 +330,7 @@ def test_broker_logs_recognised_redeliveries_as_skipped(kind: type[MessageConsum
 
 
 def test_calling_a_consumer_raises_duplicate_message_error_on_a_skip() -> None:
-    consumer = RdbmsIdempotentConsumer(new_repo(), account_route)
+    consumer = RdbmsIdempotentConsumer(new_repo(), account_route, consumer_id=CID)
     consumer(deposit("m1"))
     with pytest.raises(DuplicateMessageError, match="m1"):
         consumer(deposit("m1"))
@@ -344,15 +348,65 @@ def test_account_route_explains_a_payload_it_cannot_read(payload: object) -> Non
 
 def test_make_consumer_by_kind() -> None:
     repo = new_repo()
-    assert type(make_consumer("RDBMS", repo, account_route)) is RdbmsIdempotentConsumer
     assert (
-        make_consumer("NoSQL", repo, account_route, always_publish=False).updates.always_publish
+        type(make_consumer("RDBMS", repo, account_route, consumer_id=CID))
+        is RdbmsIdempotentConsumer
+    )
+    assert (
+        make_consumer(
+            "NoSQL", repo, account_route, consumer_id=CID, always_publish=False
+        ).updates.always_publish
         is False
     )
     with pytest.raises(EslabError, match="choose one of"):
-        make_consumer("exactly-once", repo, account_route)
+        make_consumer("exactly-once", repo, account_route, consumer_id=CID)
     with pytest.raises(EslabError, match="consumer_id"):
         NaiveConsumer(repo, account_route, consumer_id="")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.kind)
+def test_consumer_id_is_required_with_an_error_that_shows_how(
+    kind: type[MessageConsumer],
+) -> None:
+    with pytest.raises(InvalidIdError, match=r"needs consumer_id=….*consumer_id='account-service'"):
+        kind(new_repo(), account_route)
+    with pytest.raises(InvalidIdError, match="needs consumer_id"):
+        make_consumer(kind.kind, new_repo(), account_route)
+
+
+def deposits_only(message: Message) -> tuple[str, object] | None:
+    """A route that takes only payment deposits and says "not for me" to the rest."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    return account_route(message) if payload.get("kind") == "deposit" else None
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.kind)
+def test_a_route_returning_none_acknowledges_and_ignores_the_message(
+    kind: type[MessageConsumer],
+) -> None:
+    consumer = kind(new_repo(), deposits_only, consumer_id=CID)
+    broker = MessageBroker(seed=3)
+    broker.subscribe("payments", consumer.consumer_id, consumer)
+    broker.publish("payments", Message("m1", "payments", payment("acc-1", "deposit", 5)))
+    broker.publish("payments", Message("m2", "payments", payment("acc-1", "withdraw", 5)))
+    broker.publish("payments", Message("m3", "payments", {"something": "else"}))
+    broker.deliver_all()
+    assert [d.outcome for d in broker.deliveries] == ["acked", "acked", "acked"]
+    assert broker.dead_letters == [] and broker.pending() == 0
+    assert [(o.message_id, o.status) for o in consumer.outcomes] == [
+        ("m1", APPLIED),
+        ("m2", IGNORED),
+        ("m3", IGNORED),
+    ]
+    assert consumer.counts[IGNORED] == 2 and consumer.counts["delivered"] == 3
+    assert balance(consumer) == 35
+    assert consumer.store.head("BankAccount", "acc-1") == 2  # nothing written for m2, m3
+
+
+def test_a_route_returning_something_else_is_explained() -> None:
+    consumer = NaiveConsumer(new_repo(), lambda m: "acc-1", consumer_id=CID)
+    with pytest.raises(UnknownMessageError, match=r"returns \(entity_id, command\), or None"):
+        consumer.handle(deposit("m1"))
 
 
 # -- the property: many seeded duplicate/crash schedules --------------------------------

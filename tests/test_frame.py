@@ -12,16 +12,15 @@ import pytest
 
 from eslab import AggregateRepository, EventStore, FixedClock, SeededIds
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount
-from eslab.viz import events_frame, timeline
-from eslab.viz.frame import (
+from eslab.frame import (
     COLUMNS,
     EXTRA_COLUMNS,
     EventTableError,
     MalformedColumnError,
     UnmappedColumnError,
     synthetic_frame,
-    thin,
 )
+from eslab.viz import events_frame, timeline
 
 FRAME_COLUMNS = COLUMNS + EXTRA_COLUMNS + ["stream"]
 
@@ -320,19 +319,3 @@ def test_synthetic_frame_is_repeatable_and_well_formed() -> None:
         "Compensated",
     }
     assert not synthetic_frame(5_000, 50, seed=2).equals(a)
-
-
-def test_thin_keeps_small_frames_whole() -> None:
-    frame = synthetic_frame(1_000, 20)
-    assert thin(frame, max_points=1_000) is frame
-
-
-@pytest.mark.parametrize("x", ["position", "time"])
-def test_thin_keeps_every_type_of_every_stream(x: str) -> None:
-    frame = synthetic_frame(50_000, 100, seed=4)
-    thinned = thin(frame, x=x, max_points=5_000)
-    assert len(thinned) <= 5_000
-    assert thinned.attrs["drawn_of"] == 50_000
-    pairs = set(zip(frame["stream"], frame["event_type"], strict=True))
-    assert set(zip(thinned["stream"], thinned["event_type"], strict=True)) == pairs
-    assert list(thinned.columns) == FRAME_COLUMNS

@@ -15,6 +15,7 @@ import pytest
 
 from eslab import AggregateRepository, EventStore
 from eslab.domain.bank import BankAccount
+from eslab.frame import EventTableError, MalformedColumnError, UnmappedColumnError
 from eslab.importers import (
     EVENTUATE_COLUMNS,
     SAMPLES,
@@ -24,7 +25,8 @@ from eslab.importers import (
     read_eventuate_events,
     sample_path,
 )
-from eslab.viz.frame import EventTableError, MalformedColumnError, UnmappedColumnError
+from eslab.messaging import MessageBroker
+from eslab.publishing import PollingPublisher
 
 
 def make_samples() -> ModuleType:
@@ -292,6 +294,78 @@ def test_eventuate_events_keep_their_ids_in_a_store() -> None:
     stored = store.to_dataframe()
     assert stored["event_id"].tolist() == frame["event_id"].tolist()
     assert stored["created_at"].tolist() == frame["created_at"].tolist()
+
+
+EVENTUATE_BANK = [  # a bank's Eventuate log: the third was never relayed; the fourth has no flag
+    ("0000018e093a4ec0-01", "AccountOpened", '{"owner": "ann", "initial_deposit": 5}', "1"),
+    ("0000018e093a4ec1-01", "MoneyDeposited", '{"amount": 7}', "1"),
+    ("0000018e093a4ec2-01", "MoneyDeposited", '{"amount": 8}', "0"),
+    ("0000018e093a4ec3-01", "MoneyDeposited", '{"amount": 9}', ""),
+]  # fmt: skip
+
+
+def eventuate_bank(tmp_path: Path, published: bool = True) -> pd.DataFrame:
+    header = EVENTUATE_COLUMNS if published else EVENTUATE_COLUMNS[:-1]
+    rows = [
+        {"event_id": i, "event_type": f"com.bank.{t}", "event_data": d,
+         "entity_type": "com.bank.BankAccount", "entity_id": "acc-1", "published": p}
+        for i, t, d, p in EVENTUATE_BANK
+    ]  # fmt: skip
+    if not published:
+        for row in rows:
+            del row["published"]
+    return read_eventuate_events(write_eventuate(tmp_path / "events.csv", rows, header))
+
+
+def polled_after_import(frame: pd.DataFrame, **option: object) -> tuple[list[str], int]:
+    """Import, then let a polling publisher run: (event ids it sent, events imported)."""
+    store = EventStore()
+    count = load_into_store(frame, store, **option)  # type: ignore[arg-type]
+    assert AggregateRepository(store, BankAccount).find("acc-1").balance == 29
+    broker = MessageBroker()
+    PollingPublisher(store, broker).run()
+    sent = [m.id for messages in broker.topics.values() for m in messages]
+    return sent, count
+
+
+def test_eventuate_published_flags_are_kept_so_a_poller_sends_only_the_unsent(
+    tmp_path: Path,
+) -> None:
+    # "0" is unsent; an empty flag counts as published like a source without the column
+    sent, count = polled_after_import(eventuate_bank(tmp_path))
+    assert count == 4 and sent == [EVENTUATE_BANK[2][0]]
+
+
+def test_imported_history_without_flags_counts_as_published(tmp_path: Path) -> None:
+    frame = eventuate_bank(tmp_path, published=False)
+    assert frame["published"].isna().all()
+    assert polled_after_import(frame) == ([], 4)
+
+
+def test_published_true_or_false_overrides_the_source(tmp_path: Path) -> None:
+    frame = eventuate_bank(tmp_path)
+    assert polled_after_import(frame, published=True) == ([], 4)
+    sent, _ = polled_after_import(frame, published=False)
+    assert sent == [row[0] for row in EVENTUATE_BANK]
+
+
+def test_the_shipped_eventuate_sample_keeps_its_three_unsent_events() -> None:
+    frame = read_eventuate_events(sample_path("eventuate_events.csv"))
+    store = EventStore()
+    load_into_store(frame, store)
+    unsent = store.sql("SELECT event_id FROM events WHERE NOT published ORDER BY position")
+    expected = frame.loc[~frame["published"].astype(bool), "event_id"].tolist()
+    assert unsent["event_id"].tolist() == expected and len(expected) == 3
+
+
+@pytest.mark.parametrize("option", ["yes", 1, None])
+def test_a_bad_published_option_is_refused_and_writes_nothing(option: object) -> None:
+    store = EventStore()
+    with pytest.raises(EventTableError, match='published must be "keep", True or False'):
+        load_into_store(
+            read_eventuate_events(sample_path("eventuate_events.csv")), store, published=option
+        )  # type: ignore[arg-type]
+    assert store.last_position() == 0
 
 
 # -- the shipped samples are what make_samples.py makes ----------------------------------------

@@ -28,21 +28,23 @@ from eslab.domain.order import (
 )
 from eslab.errors import BadInputError
 from eslab.events import StoredEvent
-from eslab.projections import (
+from eslab.lessons.nb09_queries_and_projections import (
     BATCH_TABLE,
+    OrderHistory,
+    build_order_history_in_sql,
+    orders_from_events,
+    orders_from_read_model,
+    projection_picture,
+)
+from eslab.projections import (
     VERSIONS_TABLE,
     Change,
     Delete,
-    OrderHistory,
     Projection,
     ProjectionError,
     Projector,
     Update,
     Upsert,
-    build_order_history_in_sql,
-    orders_from_events,
-    orders_from_read_model,
-    projection_picture,
     statements,
 )
 

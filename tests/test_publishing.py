@@ -11,15 +11,9 @@ from eslab import EventStore, FixedClock, SeededIds, StreamExistsError
 from eslab.domain.bank import MoneyDeposited
 from eslab.errors import BadInputError
 from eslab.events import StoredEvent
+from eslab.lessons.nb04_publishing_events import CommitOrderRace, reproduce_commit_order_race
 from eslab.messaging import Message, MessageBroker, message_from_event
-from eslab.publishing import (
-    CommitOrderRace,
-    NaiveTailer,
-    PollingPublisher,
-    TransactionLogTailer,
-    actions_frame,
-    reproduce_commit_order_race,
-)
+from eslab.publishing import NaiveTailer, PollingPublisher, TransactionLogTailer, actions_frame
 
 
 def make_store(n_events: int = 0) -> EventStore:

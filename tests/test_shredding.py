@@ -11,23 +11,25 @@ import pytest
 
 from eslab import EventStore, FixedClock, SeededIds
 from eslab.events import Event
-from eslab.projections import Projector
-from eslab.shredding import (
-    DATA_SUBJECT,
+from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
     DEMO_CUSTOMERS,
-    ENCRYPTED_PREFIX,
-    FORGOTTEN,
-    CryptoShredder,
     Customer,
     CustomerAddressChanged,
     CustomerDirectory,
     CustomerRegistered,
+    demo_personal_data,
+    register_demo_customers,
+)
+from eslab.projections import Projector
+from eslab.shredding import (
+    DATA_SUBJECT,
+    ENCRYPTED_PREFIX,
+    FORGOTTEN,
+    CryptoShredder,
     PersonalDataForgotten,
     ShreddingError,
     SubjectForgottenError,
-    demo_personal_data,
     find_plaintext,
-    register_demo_customers,
     stored_payload,
 )
 

@@ -204,9 +204,9 @@ def test_a_snapshot_of_another_class_is_ignored(store: EventStore) -> None:
     assert strategy.last.outcome == "ignored" and strategy.ignored == 1
 
 
-def test_a_snapshot_that_does_not_fit_its_class_version_is_an_error(store: EventStore) -> None:
+def test_a_snapshot_whose_values_do_not_fit_its_class_is_an_error(store: EventStore) -> None:
     _account(store, SnapshotStrategy(every=None), updates=4)
-    store.save_snapshot("BankAccount", "acc", 3, "BankAccount", '{"holder": "x"}')
+    store.save_snapshot("BankAccount", "acc", 3, "BankAccount", '{"owner": 1, "balance": "x"}')
     repo = AggregateRepository(store, bank.BankAccount, snapshots=SnapshotStrategy())
     with pytest.raises(SnapshotError, match="Bump BankAccount.class_version"):
         repo.find("acc")

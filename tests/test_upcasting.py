@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from eslab import AggregateRepository, EventStore, UpcastError, datasets, events, upcasting
+from eslab import (
+    AggregateRepository,
+    EventStore,
+    UpcastError,
+    datasets,
+    events,
+    migration,
+    upcasting,
+)
 from eslab.domain import order_upcasters
 from eslab.domain.order import Address, LineItem, Money, Order, OrderCreated, OrderState
 from eslab.events import Event
@@ -302,7 +310,7 @@ def test_copy_and_replace_writes_a_migrated_copy_and_leaves_the_source() -> None
     source = datasets.ftgo_store()
     before = _checksum(source)
     target = EventStore()
-    copied = upcasting.copy_and_replace(source, target)
+    copied = migration.copy_and_replace(source, target)
     assert copied == len(before)
     assert _checksum(source) == before
     versions = target.sql(
@@ -316,7 +324,7 @@ def test_copy_and_replace_writes_a_migrated_copy_and_leaves_the_source() -> None
     with upcasting.switched({("OrderCreated", 1): False, ("OrderCreated", 2): False}):
         order = AggregateRepository(target, Order).find("order-0001")  # no upcaster needed
     assert order.state == OrderState.APPROVED and order.total.currency == "USD"
-    assert upcasting.copy_and_replace(EventStore(), EventStore()) == 0
+    assert migration.copy_and_replace(EventStore(), EventStore()) == 0
 
 
 def test_describe_lists_steps_with_function_names() -> None:

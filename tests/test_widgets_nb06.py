@@ -8,17 +8,17 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from eslab.consumers import payment_message  # noqa: E402
 from eslab.errors import BadInputError, EslabError  # noqa: E402
-from eslab.widgets import redelivery_lab  # noqa: E402
-from eslab.widgets.redelivery_lab import (  # noqa: E402
-    RedeliveryLab,
+from eslab.lessons.nb06_idempotent_consumers import (
     counters_text,
     drift_figure,
     exactly_once_balances,
+    payment_message,  # noqa: E402
     payment_messages,
     run_redelivery,
 )
+from eslab.widgets import redelivery_lab  # noqa: E402
+from eslab.widgets.redelivery_lab import RedeliveryLab
 
 
 @pytest.fixture

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import PathPatch
 
 from eslab.domain.bank import BankAccount
 from eslab.domain.order import Order
 from eslab.errors import BadInputError
+from eslab.frame import synthetic_frame
 from eslab.importers import read_eventsourcing_sqlite, read_eventuate_events, sample_path
 from eslab.viz import events_frame
-from eslab.viz.frame import synthetic_frame
+from eslab.viz.palette import type_styles
+from eslab.viz.timeline import texts_outside
 from eslab.widgets.explorer import Explorer, select, state_after
 
 ORDERS_COLUMNS = {
@@ -226,17 +231,74 @@ def test_export_button_writes_the_file_and_offers_a_download(
     assert 'download="timeline-1-20.svg" href="data:image/svg+xml;base64,' in status
 
 
-def test_100k_events_are_thinned_but_counted_in_full(tmp_path: Path) -> None:
+def test_100k_events_keep_a_lane_per_stream_type_and_are_counted_in_full(tmp_path: Path) -> None:
     big = synthetic_frame(100_000, 2_000, seed=0)
-    explorer = Explorer(big, max_points=20_000, export_dir=tmp_path)
+    explorer = Explorer(big, export_dir=tmp_path)
     assert len(explorer.view) == 100_000
-    assert len(explorer.drawn) <= 20_001
-    assert explorer.drawn.attrs["drawn_of"] < 100_000  # only the busiest lanes are drawn
     assert explorer.drawn["stream"].nunique() == 20
+    assert set(explorer.drawn["entity_type"]) == {"Order", "Ticket", "Account"}
     assert "<b>100,000</b></td></tr></table>" in explorer.counts.value
-    assert "busiest of 2,000 streams" in explorer.figure().axes[0].get_title()
+    ax = explorer.figure().axes[0]
+    assert "(+1,980 more streams)" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert {"+660 more Order streams", "+660 more Ticket streams"} <= set(labels)
+    assert any(isinstance(p, PathPatch) for p in ax.patches)  # dense lanes: stacked bars
+    assert texts_outside(ax.figure) == []
     explorer.zoom_in()
     assert explorer.png.startswith(PNG)
+
+
+def test_one_busy_stream_on_the_time_axis_is_many_bars_not_one() -> None:
+    times = pd.Timestamp("2024-05-06 08:00") + pd.to_timedelta(np.arange(666) * 13, unit="ms")
+    busy = pd.DataFrame(
+        {
+            "entity_type": "BankAccount",
+            "entity_id": "acc-1",
+            "event_type": ["AccountOpened"] + ["MoneyDeposited"] * 665,
+            "created_at": times,
+        }
+    )
+    explorer = Explorer(events_frame(busy), x="time")
+    ax = explorer.figure().axes[0]
+    bars = sum(len(p.get_path().vertices) // 5 for p in ax.patches if isinstance(p, PathPatch))
+    assert bars >= 50  # one bar per slice of the 8.7 seconds, as tall as its events
+    low, high = ax.get_xlim()
+    span = (high - low) * 86_400  # matplotlib's dates count days
+    assert 8.6 < span < 9.5
+
+
+def test_the_selected_event_stays_inside_the_window(explorer: Explorer) -> None:
+    explorer.select_event(2)
+    explorer.zoom_in()  # positions 6–14: event 2 is outside
+    assert explorer.window.value == (6, 14)
+    assert explorer.position.value == 6 and "position 6 ·" in explorer.details.value
+    explorer.select_event(19)  # typed outside the window: the window moves to it
+    low, high = explorer.window.value
+    assert low <= 19 <= high and high - low == 8
+    assert explorer.position.value == 19
+
+
+def test_buttons_show_their_whole_label_and_a_tooltip(explorer: Explorer) -> None:
+    buttons = [*explorer.buttons.values(), explorer.prev_button, explorer.next_button]
+    for button in [*buttons, explorer.export_button]:
+        assert button.layout.width == "auto" and button.layout.flex == "0 0 auto"
+        assert button.tooltip
+    assert explorer.widget.layout.width == "100%"
+    assert explorer.plot.layout.width == "100%"
+    assert explorer.type_select.style.description_width == "initial"
+
+
+def test_colours_of_the_counts_are_the_pictures(explorer: Explorer) -> None:
+    ax = explorer.figure().axes[0]
+    dots = {
+        c.get_label(): to_hex(c.get_facecolor()[0])
+        for c in ax.collections
+        if c.get_label() != "current event"
+    }
+    glyph = type_styles(["OrderCreated"])["OrderCreated"].glyph  # ● or, past ten types, ■ …
+    assert f"<span style='color:{dots['OrderCreated']}'>{glyph}</span> OrderCreated" in (
+        explorer.counts.value
+    )
 
 
 def test_select_combines_filters(orders: pd.DataFrame) -> None:
@@ -266,3 +328,9 @@ def _walk(widget: object) -> list[object]:
     for child in getattr(widget, "children", ()):
         found += _walk(child)
     return found
+
+
+def test_lanes_can_be_labelled_by_a_payload_key(orders: pd.DataFrame) -> None:
+    explorer = Explorer(orders, label="consumer_id")
+    labels = [t.get_text() for t in explorer.figure().axes[0].get_yticklabels()]
+    assert "Order order-104 · consumer-1" in labels

@@ -9,7 +9,7 @@ from eslab.checks import CheckResult, hint, passed
 
 def exercise_1(table: Any, answer: Any) -> CheckResult:
     """Bob's save of row ``order-9`` must not overwrite Alice's; ``answer`` = rows it changed."""
-    from eslab.optimistic_locking import VersionedTable
+    from eslab.lessons.nb03_optimistic_locking import VersionedTable
 
     if not isinstance(table, VersionedTable):
         return hint("Pass the exercise's VersionedTable (ex1) as the first argument.")

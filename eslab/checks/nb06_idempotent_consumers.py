@@ -12,7 +12,7 @@ OPENING = 30
 
 
 def _deposits_with_redeliveries() -> list[Any]:
-    from eslab.consumers import payment_message
+    from eslab.lessons.nb06_idempotent_consumers import payment_message
 
     m1 = payment_message("m-1", "acc-1", "deposit", 10)
     m2 = payment_message("m-2", "acc-1", "deposit", 25)
@@ -104,9 +104,9 @@ def exercise_2(answer: Any, report: Any) -> CheckResult:
 @never_raise
 def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
     """A delivery order that fools the NoSQL consumer without the pseudo event."""
-    from eslab.consumers import NoSqlIdempotentConsumer, account_route
+    from eslab.consumers import NoSqlIdempotentConsumer
+    from eslab.lessons.nb06_idempotent_consumers import account_route, exactly_once_balances
     from eslab.messaging import Message
-    from eslab.widgets.redelivery_lab import exactly_once_balances
 
     if not isinstance(deliveries, Sequence) or isinstance(deliveries, str) or not deliveries:
         return hint(
@@ -119,7 +119,10 @@ def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
     try:
         for always_publish in (False, True):
             consumer = NoSqlIdempotentConsumer(
-                _new_repo(), account_route, always_publish=always_publish
+                _new_repo(),
+                account_route,
+                consumer_id="account-service",
+                always_publish=always_publish,
             )
             for message in deliveries:
                 consumer.handle(message)

@@ -16,14 +16,12 @@ FORGOTTEN_IN_THE_NOTEBOOK = frozenset({"customer-2"})
 @never_raise
 def exercise_1(store: Any) -> CheckResult:
     """customer-4 is forgotten everywhere; every other customer still replays in full."""
-    from eslab.shredding import (
+    from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
         DEMO_CUSTOMERS,
-        FORGOTTEN,
-        CryptoShredder,
         Customer,
         demo_personal_data,
-        find_plaintext,
     )
+    from eslab.shredding import FORGOTTEN, CryptoShredder, find_plaintext
 
     shredder = CryptoShredder(store)
     if not shredder.is_forgotten(FORGET):

@@ -47,7 +47,7 @@ def ledger_table() -> pd.DataFrame:
 
 def exercise_1(answer: Any) -> CheckResult:
     """Is ``answer`` a column mapping that reads :func:`ledger_table` correctly?"""
-    from eslab.viz.frame import EventTableError, events_frame
+    from eslab.frame import EventTableError, events_frame
 
     if not isinstance(answer, Mapping):
         return hint(

@@ -1,7 +1,7 @@
 """Pictures: timelines of event streams and swimlanes of the messages between services."""
 
+from eslab.frame import events_frame
 from eslab.viz.fonts import use_korean_font
-from eslab.viz.frame import events_frame
 from eslab.viz.swimlane import Exchange, swimlane
 from eslab.viz.timeline import Mark, figure_png, timeline
 

@@ -5,7 +5,8 @@ broker made. Colours say what a message is: a **command** (blue), a successful
 **reply** (green), a **failure** reply (purple), a **compensation** command (red) or a
 domain **event** (grey, choreography). A redelivered duplicate is dashed and marked
 "skipped" when the receiver recognised it; a delivery whose handler crashed or failed
-ends in a red ✕ (the broker delivers it again).
+ends in a red ✕ (the broker delivers it again). When the arrows of several sagas
+interleave, each arrow's label starts with its saga's (short) id.
 
 ``swimlane(system)`` takes an :class:`eslab.ftgo.FtgoSystem` (or anything with a
 ``broker``), a :class:`eslab.messaging.MessageBroker`, or a list of :class:`Exchange`.
@@ -20,14 +21,11 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from eslab.messaging import CRASHED, DEAD, FAILED, SKIPPED, Delivery, Message, MessageBroker
+from eslab.viz.palette import ALERT, ROLE_COLOURS
+from eslab.viz.timeline import short_id
 
-KIND_COLOURS = {
-    "command": "#1f77b4",
-    "reply": "#2ca02c",
-    "failure": "#9467bd",
-    "compensation": "#d62728",
-    "event": "#555555",
-}
+KIND_COLOURS = ROLE_COLOURS
+"""A colour per kind of message (the palette's, the same in every picture)."""
 KIND_LABELS = {
     "command": "command",
     "reply": "reply (success)",
@@ -49,6 +47,7 @@ class Exchange:
     outcome: str
     redelivery: bool
     message_id: str
+    saga: str = ""
 
     @property
     def failed(self) -> bool:
@@ -93,6 +92,7 @@ def exchanges(broker: MessageBroker, keep: Keep | None = None) -> list[Exchange]
                 d.outcome,
                 d.redelivery,
                 d.message_id,
+                h.get("saga_id") or h.get("correlation_id") or "",
             )
         )
     return out
@@ -135,8 +135,11 @@ def swimlane(
     _draw_lanes(ax, lane_names, len(rows))
     if highlight is None and rows:
         highlight = len(rows) - 1
+    tagged = interleaved(rows)
     for y, e in enumerate(rows):
-        _draw_arrow(ax, x_of[e.sender], x_of[e.receiver], y + 1, e, highlighted=(y == highlight))
+        _draw_arrow(
+            ax, x_of[e.sender], x_of[e.receiver], y + 1, e, highlighted=(y == highlight), tag=tagged
+        )
     _legend(ax, {e.kind for e in rows})
     ax.set_xlim(-0.6, max(len(lane_names), 1) - 0.4)
     ax.set_ylim(len(rows) + 0.8, -0.9)
@@ -146,6 +149,20 @@ def swimlane(
         spine.set_visible(False)
     ax.set_title(title or f"Messages between services ({len(rows)} deliveries)")
     return fig
+
+
+def interleaved(rows: Sequence[Exchange]) -> bool:
+    """Do the arrows of two sagas alternate (one starts before the other's last arrow)?"""
+    spans: dict[str, list[int]] = {}
+    for i, e in enumerate(rows):
+        if e.saga:
+            spans.setdefault(e.saga, [i, i])[1] = i
+    reached = -1
+    for start, end in sorted(spans.values()):
+        if start < reached:
+            return True
+        reached = max(reached, end)
+    return False
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -182,7 +199,9 @@ def _draw_lanes(ax: Any, names: list[str], n_rows: int) -> None:
         )
 
 
-def _draw_arrow(ax: Any, x0: int, x1: int, y: float, e: Exchange, *, highlighted: bool) -> None:
+def _draw_arrow(
+    ax: Any, x0: int, x1: int, y: float, e: Exchange, *, highlighted: bool, tag: bool = False
+) -> None:
     colour = KIND_COLOURS.get(e.kind, "#555555")
     if highlighted:
         ax.axhspan(y - 0.45, y + 0.45, color="#fff3b0", zorder=0)
@@ -204,7 +223,7 @@ def _draw_arrow(ax: Any, x0: int, x1: int, y: float, e: Exchange, *, highlighted
             "shrinkB": 2,
         },
     )
-    note = e.label
+    note = f"[{short_id(e.saga, 12)}] {e.label}" if tag and e.saga else e.label
     if e.outcome == SKIPPED:
         note += "  (duplicate: skipped)"
     elif e.redelivery:
@@ -221,7 +240,7 @@ def _draw_arrow(ax: Any, x0: int, x1: int, y: float, e: Exchange, *, highlighted
         zorder=3,
     )
     if e.failed:
-        ax.scatter([end], [y], marker="X", s=110, color="#d62728", zorder=4)
+        ax.scatter([end], [y], marker="X", s=110, color=ALERT, zorder=4)
         ax.text(
             end,
             y + 0.32,
@@ -229,7 +248,7 @@ def _draw_arrow(ax: Any, x0: int, x1: int, y: float, e: Exchange, *, highlighted
             ha="center",
             va="center",
             fontsize=7,
-            color="#d62728",
+            color=ALERT,
             zorder=4,
         )
 

@@ -39,7 +39,7 @@ from eslab.domain.order import (
     ReviseOrder,
 )
 from eslab.errors import CommandRejectedError, ConcurrencyError
-from eslab.optimistic_locking import VersionedTable
+from eslab.lessons.nb03_optimistic_locking import VersionedTable
 from eslab.serialization import decode, encode
 from eslab.store import EventStore
 from eslab.viz.timeline import Mark, timeline

@@ -11,7 +11,7 @@ import ipywidgets as w
 
 from eslab.aggregate import AggregateRepository
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount, Withdraw
-from eslab.optimistic_locking import VersionedTable
+from eslab.lessons.nb03_optimistic_locking import VersionedTable
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table
 

@@ -7,9 +7,14 @@ positions, counts the events per type, and shows one event: its payload and — 
 pass the aggregate class (``aggregates=[Order]``) — the aggregate's state right after
 it, rebuilt by replaying the stream up to that event (the seed's time machine).
 
-Big logs stay quick: past ``max_points`` events the picture is thinned (one dot per
-stream, event type and slice of the x-axis, see :func:`eslab.viz.frame.thin`); the
-counts always use every event.
+Big logs stay quick and readable: a lane whose dots would overlap is drawn as bars of
+events per slice of the x-axis, stacked by event type (see :func:`eslab.viz.timeline`);
+zoom in and the dots come back. Every stream type keeps a lane. The counts always use
+every event. The selected event always lies inside the window: moving the window picks
+the nearest event in it, typing a position outside it moves the window.
+
+Zoom and pan are buttons and a slider, not the mouse: ``bench/bench_explorer.py`` measured
+``ipympl`` (matplotlib's Jupyter canvas) against this PNG redraw — see the README.
 """
 
 from __future__ import annotations
@@ -24,18 +29,22 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
 from eslab import events as events_module
 from eslab import serialization
 from eslab.aggregate import Aggregate
 from eslab.errors import BadInputError, EslabError
-from eslab.viz.frame import events_frame, thin
-from eslab.viz.timeline import event_colours, figure_png, timeline
+from eslab.frame import events_frame
+from eslab.viz.palette import type_styles
+from eslab.viz.timeline import figure_png, lane_plan, timeline
 from eslab.widgets.base import Lab, control
 
 ALL = "(all)"
 NAME = "explorer"
+DPI = 96
+"""The picture's resolution: a 10-inch figure is 960 pixels, the width of a notebook."""
 _BOX = "max-height:14em;overflow:auto;font-size:85%;line-height:1.25"
 
 
@@ -115,7 +124,7 @@ class Explorer(Lab):
         x: str = "position",
         title: str = "Event log",
         max_lanes: int = 20,
-        max_points: int = 20_000,
+        label: str | None = None,
         export_dir: str | Path = ".",
     ) -> None:
         super().__init__()
@@ -123,7 +132,7 @@ class Explorer(Lab):
         if self.frame.empty:
             raise BadInputError("There are no events to explore in this source.")
         self.aggregates = _aggregate_map(aggregates)
-        self.title, self.max_lanes, self.max_points = title, max_lanes, max_points
+        self.title, self.max_lanes, self.label = title, max_lanes, label
         self.export_dir = Path(export_dir)
         self.view = self.frame
         self.drawn = self.frame
@@ -141,14 +150,20 @@ class Explorer(Lab):
         frame = self.frame
         self.type_select = _part(
             w.Dropdown(
-                options=[ALL, *sorted(frame["entity_type"].unique())], description="stream type"
+                options=[ALL, *sorted(frame["entity_type"].unique())],
+                description="stream type",
+                **_fits(),
             ),
             "type",
         )
-        self.stream_select = _part(w.Dropdown(options=[ALL], description="stream"), "stream")
+        self.stream_select = _part(
+            w.Dropdown(options=[ALL], description="stream", **_fits()), "stream"
+        )
         self.event_select = _part(
             w.Dropdown(
-                options=[ALL, *sorted(frame["event_type"].unique())], description="event type"
+                options=[ALL, *sorted(frame["event_type"].unique())],
+                description="event type",
+                **_fits(),
             ),
             "event-type",
         )
@@ -158,7 +173,8 @@ class Explorer(Lab):
                 options=["position", "time"] if has_times else ["position"],
                 value=x if has_times else "position",
                 description="x axis",
-                style={"button_width": "80px"},
+                tooltips=["x = global position", "x = time appended"][: 2 if has_times else 1],
+                style={"button_width": "auto", "description_width": "initial"},
             ),
             "x",
         )
@@ -170,30 +186,33 @@ class Explorer(Lab):
                 value=(low, high),
                 description="positions",
                 continuous_update=False,
-                layout=w.Layout(width="480px"),
+                layout=w.Layout(flex="1 1 420px", min_width="300px"),
             ),
             "window",
         )
         self.buttons = {
-            name: _part(w.Button(description=text, layout=w.Layout(width="auto")), name)
-            for name, text in [
-                ("zoom-in", "Zoom in"),
-                ("zoom-out", "Zoom out"),
-                ("pan-left", "◀ Pan"),
-                ("pan-right", "Pan ▶"),
-                ("reset", "Show all"),
+            name: _part(_button(text, tip), name)
+            for name, text, tip in [
+                ("zoom-in", "Zoom in", "Halve the window around its middle"),
+                ("zoom-out", "Zoom out", "Double the window around its middle"),
+                ("pan-left", "◀ Pan", "Move the window half its width to the left"),
+                ("pan-right", "Pan ▶", "Move the window half its width to the right"),
+                ("reset", "Show all", "The whole log again (the filters stay)"),
             ]
         }
         self.range_label = _part(w.HTML(), "range")
         # An Image widget, not an Output: the PNG travels as a binary buffer (an Output would
         # send it as base64 text, which notebook runners such as nbclient handle slowly).
-        self.plot = _part(w.Image(format="png", layout=w.Layout(max_width="100%")), "plot")
+        self.plot = _part(w.Image(format="png", layout=w.Layout(width="100%")), "plot")
         self.empty_note = _part(w.HTML(), "empty")
         self.position = _part(
-            w.BoundedIntText(min=low, max=high, value=low, description="event at"), "position"
+            w.BoundedIntText(
+                min=low, max=high, value=low, description="event at", layout=w.Layout(width="auto")
+            ),
+            "position",
         )
-        self.prev_button = _part(w.Button(description="◀ Previous"), "prev")
-        self.next_button = _part(w.Button(description="Next ▶"), "next")
+        self.prev_button = _part(_button("◀ Previous", "The event before, in view"), "prev")
+        self.next_button = _part(_button("Next ▶", "The event after, in view"), "next")
         self.details = _part(w.HTML(), "event")
         self.counts = _part(w.HTML(), "counts")
         self.format = _part(
@@ -206,15 +225,19 @@ class Explorer(Lab):
             "format",
         )
         self.export_button = _part(
-            w.Button(description="Export picture", icon="download"), "export"
+            _button(
+                "Export picture", "Save the picture as a file, with a download link", "download"
+            ),
+            "export",
         )
         self.export_status = _part(w.HTML(), "download")
 
         for dropdown in (self.type_select, self.event_select):
             dropdown.observe(self.callback(self._on_filter), names="value")
         self.stream_select.observe(self.callback(self._on_stream), names="value")
-        for changed in (self.x_toggle, self.window, self.position):
+        for changed in (self.x_toggle, self.window):
             changed.observe(self.callback(self._on_change), names="value")
+        self.position.observe(self.callback(self._on_position), names="value")
         moves = {
             "zoom-in": self.zoom_in,
             "zoom-out": self.zoom_out,
@@ -228,17 +251,19 @@ class Explorer(Lab):
         self.next_button.on_click(self.callback(lambda _b: self.step(1)))
         self.export_button.on_click(self.callback(lambda _b: self._export_clicked()))
 
-        filters = w.HBox([self.type_select, self.stream_select, self.event_select, self.x_toggle])
-        moves_row = w.HBox([self.window, *self.buttons.values()])
+        filters = _row(self.type_select, self.stream_select, self.event_select, self.x_toggle)
+        moves_row = _row(self.window, *self.buttons.values())
         picker = w.VBox(
-            [w.HBox([self.position, self.prev_button, self.next_button]), self.details],
-            layout=w.Layout(width="62%"),
+            [_row(self.position, self.prev_button, self.next_button), self.details],
+            layout=w.Layout(flex="3 1 360px", min_width="0"),
         )
-        below = w.HBox([picker, w.VBox([self.counts], layout=w.Layout(width="38%"))])
-        export = w.HBox([self.format, self.export_button, self.export_status])
+        counts = w.VBox([self.counts], layout=w.Layout(flex="2 1 240px", min_width="0"))
+        below = _row(picker, counts)
+        export = _row(self.format, self.export_button, self.export_status)
         self._finish(
             filters, moves_row, self.range_label, self.plot, self.empty_note, below, export
         )
+        self.widget.layout.width = "100%"
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -256,6 +281,22 @@ class Explorer(Lab):
     def _on_change(self, _change: dict[str, Any]) -> None:
         if not self._quiet:
             self.refresh()
+
+    def _on_position(self, change: dict[str, Any]) -> None:
+        """A position typed outside the window moves the window (same width) to it."""
+        if self._quiet:
+            return
+        low, high = self.window.value
+        position = change["new"]
+        if not low <= position <= high:
+            width = high - low
+            low = max(self.window.min, min(position - width // 2, self.window.max - width))
+            self._quiet = True
+            try:
+                self._set_window(low, low + width)
+            finally:
+                self._quiet = False
+        self.refresh()
 
     def _export_clicked(self) -> None:
         path = self.export(fmt=self.format.value)
@@ -370,45 +411,54 @@ class Explorer(Lab):
     def refresh(self) -> None:
         """Apply the filters and window, redraw, recount and show the selected event."""
         self.view = view = self._filtered()
+        self._keep_selection_in_view(view)
         if view.empty:
             self.drawn, self.png = view, b""
             self.plot.layout.display = "none"
             self.empty_note.value = "<i>No events here: change the filters or press Show all.</i>"
         else:
-            self.drawn, options = self._drawing(self.max_points)
-            self.png = figure_png(timeline(self.drawn, **options), dpi=80)
+            self.drawn, options = self._drawing()
+            self.png = figure_png(timeline(self.drawn, **options), dpi=DPI)
             self.empty_note.value = ""
             self.plot.value = self.png
             self.plot.layout.display = None
         # the texts change after the picture, so what you read always matches what you see
-        self.counts.value = _counts_html(view, self.drawn)
+        self.counts.value = _counts_html(view)
         self.details.value = self._details_html()
         self.range_label.value = self._range_text(view)
 
-    def figure(self, max_points: int | None = None) -> Any:
-        """The matplotlib Figure of the current view (thinned to ``max_points`` dots)."""
-        drawn, options = self._drawing(max_points or self.max_points)
+    def figure(self) -> Any:
+        """The matplotlib Figure of the current view."""
+        drawn, options = self._drawing()
         return timeline(drawn, **options)
 
-    def _drawing(self, max_points: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-        """The rows to draw (busiest lanes, thinned) and the timeline's options."""
+    def _keep_selection_in_view(self, view: pd.DataFrame) -> None:
+        """When the selected event left the view, select the nearest event in it."""
+        positions = view["position"].to_numpy()
+        current = self.position.value
+        if positions.size == 0 or (positions == current).any():
+            return
+        self._quiet = True
+        try:
+            self.position.value = int(positions[np.argmin(np.abs(positions - current))])
+        finally:
+            self._quiet = False
+
+    def _drawing(self) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The rows to draw (the lanes of :func:`lane_plan`) and the timeline's options."""
         view = self.view
-        counts = view["stream"].value_counts()
-        lanes = set(counts.index[: self.max_lanes])
-        hidden = len(counts) - len(lanes)
-        shown = view[view["stream"].isin(lanes)] if hidden else view
-        x = self.x_toggle.value
-        drawn = thin(shown, x=x, max_points=max_points)
+        plan = lane_plan(view, self.max_lanes)
+        drawn = view[view["stream"].isin(plan.lanes)] if plan.hidden else view
         selected = self.position.value
-        if selected in set(shown["position"]) and selected not in set(drawn["position"]):
-            drawn = pd.concat([drawn, shown[shown["position"] == selected]])
-        title = f"{self.title} · {len(view):,} events"
-        if len(drawn) < len(shown):
-            title += f" · drawn as {len(drawn):,} dots"
-        if hidden:
-            title += f" · {len(lanes)} busiest of {len(counts):,} streams"
-        highlight = selected if selected in set(drawn["position"]) else None
-        return drawn, {"x": x, "highlight": highlight, "title": title, "max_lanes": len(lanes)}
+        highlight = selected if (drawn["position"] == selected).any() else None
+        options = {
+            "x": self.x_toggle.value,
+            "highlight": highlight,
+            "title": f"{self.title} · {len(view):,} events",
+            "lanes": plan,
+            "label": self.label,
+        }
+        return drawn, options
 
     def export(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
         """Save the current picture (PNG or SVG, for slides); returns the file's path."""
@@ -419,7 +469,7 @@ class Explorer(Lab):
             self.export_dir.mkdir(parents=True, exist_ok=True)
             path = self.export_dir / f"{self._slug()}.{fmt}"
         path = Path(path)
-        fig = self.figure(max_points=5_000 if fmt == "svg" else None)
+        fig = self.figure()
         options: dict[str, Any] = {"metadata": {"Date": None}} if fmt == "svg" else {"dpi": 150}
         fig.savefig(path, format=fmt, bbox_inches="tight", **options)
         self.last_export = path
@@ -497,8 +547,31 @@ class Explorer(Lab):
 # -- helpers --------------------------------------------------------------------------------
 
 
+def _fits() -> dict[str, Any]:
+    """Keywords for a control whose description and value show in full."""
+    return {
+        "style": {"description_width": "initial"},
+        "layout": w.Layout(width="auto", max_width="100%"),
+    }
+
+
 def _part(widget: Any, part: str) -> Any:
     return control(widget, NAME, part)
+
+
+def _button(text: str, tooltip: str, icon: str = "") -> w.Button:
+    """A button as wide as its label (never cut to "Zoom…"), with a tooltip."""
+    return w.Button(
+        description=text,
+        tooltip=tooltip,
+        icon=icon,
+        layout=w.Layout(width="auto", min_width="max-content", flex="0 0 auto"),
+    )
+
+
+def _row(*children: w.Widget) -> w.HBox:
+    """A row that wraps onto a new line instead of squeezing its children."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", width="100%"))
 
 
 def _value(dropdown: w.Dropdown) -> str | None:
@@ -527,13 +600,13 @@ def _pretty(payload: Any) -> str:
     return html.escape(text)
 
 
-def _counts_html(view: pd.DataFrame, drawn: pd.DataFrame) -> str:
-    """Events per type in the view; the dot has the type's colour in the picture."""
+def _counts_html(view: pd.DataFrame) -> str:
+    """Events per type in the view; the mark has the type's colour and shape in the picture."""
     counts = view["event_type"].value_counts()
-    colours = event_colours(drawn["event_type"])
+    styles = type_styles(counts.index)
     rows = "".join(
-        f"<tr><td><span style='color:{_hex(colours.get(str(name), '#bbbbbb'))}'>●</span> "
-        f"{html.escape(str(name))}</td><td style='text-align:right'>{n:,}</td></tr>"
+        f"<tr><td><span style='color:{styles[str(name)].colour}'>{styles[str(name)].glyph}"
+        f"</span> {html.escape(str(name))}</td><td style='text-align:right'>{n:,}</td></tr>"
         for name, n in counts.items()
     )
     return (
@@ -541,9 +614,3 @@ def _counts_html(view: pd.DataFrame, drawn: pd.DataFrame) -> str:
         f"</tr>{rows}<tr><td><b>total</b></td><td style='text-align:right'><b>{len(view):,}"
         "</b></td></tr></table>"
     )
-
-
-def _hex(colour: Any) -> str:
-    from matplotlib.colors import to_hex
-
-    return to_hex(colour)

@@ -16,17 +16,15 @@ from datetime import datetime, timedelta
 import ipywidgets as w
 
 from eslab.clock import FixedClock, SeededIds
-from eslab.projections import Projector
-from eslab.shredding import (
+from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
     DEMO_CUSTOMERS,
-    CryptoShredder,
     Customer,
     CustomerDirectory,
     demo_personal_data,
-    find_plaintext,
     register_demo_customers,
-    stored_payload,
 )
+from eslab.projections import Projector
+from eslab.shredding import CryptoShredder, find_plaintext, stored_payload
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table
 

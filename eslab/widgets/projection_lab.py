@@ -22,7 +22,8 @@ from eslab.aggregate import AggregateRepository
 from eslab.clock import FixedClock, SeededIds
 from eslab.datasets import generate_orders_in_sql
 from eslab.domain.order import Address, ApproveOrder, CreateOrder, LineItem, Money, Order
-from eslab.projections import OrderHistory, Projector
+from eslab.lessons.nb09_queries_and_projections import OrderHistory
+from eslab.projections import Projector
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table
 

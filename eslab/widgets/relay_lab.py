@@ -1,11 +1,12 @@
 """The relay lab: step through two transactions and three relays (book §6.1.4).
 
-Each click of "Next step" does one action of :class:`eslab.publishing.CommitOrderRace`:
-T1 and T2 insert into the same DuckDB database on two cursors, T2 commits first, and
-three relays poll — a naive "position > last seen" tailer, eslab's gap-aware log
-tailer, and the polling publisher with its ``published`` column. The events table
-(with the in-flight rows only their own transaction can see), each relay's broker
-deliveries and what each one missed update after every step.
+Each click of "Next step" does one action of notebook 04's race
+(:class:`eslab.lessons.nb04_publishing_events.CommitOrderRace`): T1 and T2 insert into
+the same DuckDB database on two cursors, T2 commits first, and three relays poll — a
+naive "position > last seen" tailer, eslab's gap-aware log tailer, and the polling
+publisher with its ``published`` column. The events table (with the in-flight rows only
+their own transaction can see), each relay's broker deliveries and what each one missed
+update after every step.
 
 Switch to "serialised appends" to see the fix eslab's store uses: T2 must wait for
 the append lock, so positions are committed in order and even the naive tailer is right.
@@ -17,7 +18,8 @@ import html
 
 import ipywidgets as w
 
-from eslab.publishing import CommitOrderRace, Relay, TransactionLogTailer
+from eslab.lessons.nb04_publishing_events import CommitOrderRace
+from eslab.publishing import Relay, TransactionLogTailer
 from eslab.widgets.base import Lab, control, html_table
 
 RACE, SERIALISED = "race (no lock)", "serialised appends"

@@ -341,6 +341,52 @@ def wait_for_text(
     expect(locator).to_have_text(expected, timeout=timeout)
 
 
+_TRUNCATED_JS = """
+(root) => {
+  // Text a control cannot show in full: its content is wider than its box (an ellipsis).
+  const selector = "button, .widget-label, .widget-readout, .widget-toggle-button";
+  const cut = [];
+  for (const el of root.querySelectorAll(selector)) {
+    const text = el.textContent.trim();
+    if (!text || el.offsetParent === null) continue;  // empty or hidden
+    if (el.scrollWidth > el.clientWidth + 1) {
+      cut.push(`${text} (${el.scrollWidth}px of text in ${el.clientWidth}px)`);
+    }
+  }
+  return cut;
+}
+"""
+
+
+def truncated_labels(scope: Locator) -> list[str]:
+    """Labels, descriptions, readouts and buttons under ``scope`` whose text is cut off."""
+    return scope.evaluate(_TRUNCATED_JS)
+
+
+def assert_no_truncated_labels(scope: Locator) -> None:
+    """Fail if a label or button under ``scope`` shows only part of its text ("Zoom…")."""
+    cut = truncated_labels(scope)
+    assert not cut, "labels cut off: " + "; ".join(cut)
+
+
+_WIDTHS_JS = """
+(el) => {
+  const output = el.closest(".jp-OutputArea-output") ?? el.parentElement;
+  const style = getComputedStyle(output);
+  const inner = output.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return [el.getBoundingClientRect().width, inner];
+}
+"""
+
+
+def assert_fills_output(chart: Locator, share: float = 0.95) -> None:
+    """Fail unless ``chart`` is at least ``share`` of its cell output's width wide."""
+    width, available = chart.evaluate(_WIDTHS_JS)
+    assert width >= share * available, (
+        f"the chart is {width:.0f}px wide in an output {available:.0f}px wide"
+    )
+
+
 def screenshot_widget(locator: Locator, name: str) -> Path:
     """Save a PNG of the element as ``test-artifacts/browser/<name>.png``; return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

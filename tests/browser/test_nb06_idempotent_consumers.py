@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eslab.widgets.redelivery_lab import counters_text, run_redelivery
+from eslab.lessons.nb06_idempotent_consumers import counters_text, run_redelivery
 
 from .conftest import LabServer
 from .harness import (

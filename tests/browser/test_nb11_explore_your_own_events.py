@@ -7,7 +7,9 @@ from typing import Any
 
 from .conftest import LabServer
 from .harness import (
+    assert_fills_output,
     assert_no_errors,
+    assert_no_truncated_labels,
     click_button,
     press_slider,
     run_notebook,
@@ -30,6 +32,11 @@ def test_explore_your_own_events(page: Any, lab_server: LabServer) -> None:
     plot = explorer.locator("img.eslab-explorer-plot")
     plot.wait_for(state="visible")
     assert plot.evaluate("img => img.naturalWidth") > 300
+    for width in (900, 1900, 1400):  # a narrow window, a wide one, the usual one
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(300)  # Lab lays the panel out again
+        assert_fills_output(plot)  # the picture is as wide as the notebook's column
+        assert_no_truncated_labels(explorer)  # "Zoom in", not "Zoom…"
     before = plot.get_attribute("src")
 
     # keyboard on the positions window: the lower handle moves right, the picture follows
@@ -77,6 +84,8 @@ def test_explore_your_own_events(page: Any, lab_server: LabServer) -> None:
     big = page.locator(".eslab-explorer").nth(1)
     big_label = big.locator(".eslab-explorer-range")
     wait_for_text(big_label, re.compile(r"^positions 1–100,000 · .* 100,000 of 100,000"))
+    assert_fills_output(big.locator("img.eslab-explorer-plot"))
+    assert_no_truncated_labels(big)
     click_button(big, "Zoom in")
     wait_for_text(big_label, re.compile(r"^positions 25,001–74,999 · "), timeout=60_000)
     screenshot_widget(big, "nb11-explorer-100k")

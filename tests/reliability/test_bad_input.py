@@ -49,6 +49,7 @@ from eslab import (
 )
 from eslab import upcasting as upcasting_module
 from eslab.domain.bank import BankAccount, Deposit, MoneyDeposited, OpenAccount, Withdraw
+from eslab.errors import InvalidAsOfError, InvalidVersionError, VersionOutOfRangeError
 from eslab.snapshots import SnapshotStrategy
 from eslab.store import MAX_EVENT_BYTES
 
@@ -295,7 +296,8 @@ CASES = [
          raw("raw-br", "BadInputBroken", '{"amount": 1}', 1)),
     Case("snapshot_that_does_not_fit_the_class", find_with_snapshot, SnapshotError,
          ("acc-2", "does not fit", "class_version"),
-         lambda s: s.save_snapshot(ACC, "acc-2", 1, "BankAccount", '{"nope": 1}')),
+         lambda s: s.save_snapshot(ACC, "acc-2", 1, "BankAccount",
+                                   '{"owner": 1, "balance": "x"}')),
     # payloads JSON cannot hold
     Case("payload_not_json_serialisable", bag(object()), SerializationError,
          ("$.data", "builtins.object", "cannot store as JSON")),
@@ -360,6 +362,20 @@ CASES = [
          CommandRejectedError, ("Deposit -5", "positive")),
     Case("unknown_command_type", lambda s: repo(s).update("acc-1", "close please"),
          UnknownCommandError, ("no process_", "str", "def process_str")),
+    # the repository's arguments (issue 14): no raw DuckDB error, no silent answer
+    Case("find_version_str", lambda s: repo(s).find("acc-1", version="two"),
+         InvalidVersionError, ("version must be an int ≥ 1", "'two'")),
+    Case("find_version_zero", lambda s: repo(s).find("acc-1", version=0), InvalidVersionError,
+         ("int ≥ 1",)),
+    Case("find_version_beyond_the_head", lambda s: repo(s).find("acc-1", version=99),
+         VersionOutOfRangeError, ("at version 2", "version 99", "from 1 to 2")),
+    Case("find_as_of_str", lambda s: repo(s).find("acc-1", as_of="yesterday"), InvalidAsOfError,
+         ("as_of must be a datetime", "'yesterday'")),
+    Case("find_as_of_int", lambda s: repo(s).find("acc-1", as_of=5), InvalidAsOfError,
+         ("as_of must be a datetime", "int")),
+    Case("save_empty_entity_id", lambda s: repo(s).save(OpenAccount("x"), entity_id=""),
+         InvalidIdError, ("non-empty str", "entity_id=None")),
+    Case("find_empty_entity_id", lambda s: repo(s).find(""), InvalidIdError, ("non-empty str",)),
     # units of work: all or nothing
     Case("uow_conflicting_second_stream", uow_conflict, ConcurrencyError,
          ("'acc-1'", "version 2", "expected 1")),

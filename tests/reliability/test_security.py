@@ -61,15 +61,15 @@ eslab/datasets.py | long_stream | event_data_sql
     from the constant _LONG_STREAMS, after entity_type was checked against it
 eslab/importers.py | _sqlite_rows | table
     checked against [A-Za-z_]\\w* and against sqlite_master before use
-eslab/optimistic_locking.py | VersionedTable.__init__ | name
+eslab/lessons/nb03_optimistic_locking.py | VersionedTable.__init__ | name
     checked against _NAME (lower_snake_case) first
-eslab/optimistic_locking.py | VersionedTable.insert | self.name
+eslab/lessons/nb03_optimistic_locking.py | VersionedTable.insert | self.name
     the table name checked against _NAME in __init__
-eslab/optimistic_locking.py | VersionedTable.read | self.name
+eslab/lessons/nb03_optimistic_locking.py | VersionedTable.read | self.name
     the table name checked against _NAME in __init__
-eslab/optimistic_locking.py | VersionedTable.frame | self.name
+eslab/lessons/nb03_optimistic_locking.py | VersionedTable.frame | self.name
     the table name checked against _NAME in __init__
-eslab/optimistic_locking.py | _execute_update | sql
+eslab/lessons/nb03_optimistic_locking.py | _execute_update | sql
     callers pass versioned_sql / blind_sql (checked table name only)
 eslab/projections.py | Projector.read_model | table
     must be one of the projection's own tables (_check_table)
@@ -81,7 +81,7 @@ eslab/projections.py | Projector._reset | columns
     column DDL written in the Projection class's code (`tables`), not data
 eslab/projections.py | Projector._commit | sql
     from statements(): identifiers checked by _check_identifier, values as parameters
-eslab/projections.py | orders_from_read_model | sql
+eslab/lessons/nb09_queries_and_projections.py | orders_from_read_model | sql
     the constant ORDERS_FROM_READ_MODEL_SQL; table checked against two constants
 eslab/shredding.py | find_plaintext | sql
     table/column names from DuckDB's catalog, quoted by _quote (" doubled)

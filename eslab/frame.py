@@ -218,35 +218,6 @@ def standard_frame(
     return frame
 
 
-def thin(
-    frame: pd.DataFrame, x: str = "position", max_points: int = 20_000, bins: int = 400
-) -> pd.DataFrame:
-    """Fewer rows that draw the same picture: one per (stream, event type, x-bin).
-
-    With ``max_points`` rows or fewer nothing is dropped. Otherwise the x-axis is cut into
-    ``bins`` slices (halved until the rows fit) and each stream keeps the first event of
-    each type in each slice, so a rare event type never disappears from its lane.
-    ``attrs["drawn_of"]`` tells how many events the thinned rows stand for.
-    """
-    if len(frame) <= max_points:
-        return frame
-    column = "position" if x == "position" else "created_at"
-    xs = frame[column]
-    values = (xs.astype("int64") if column == "created_at" else xs).to_numpy(dtype="float64")
-    low, high = np.nanmin(values), np.nanmax(values)
-    span = (high - low) or 1.0
-    kept = frame
-    while bins >= 4:
-        slot = np.minimum(((values - low) / span * bins).astype("int64"), bins - 1)
-        kept = frame.assign(_slot=slot).drop_duplicates(["stream", "event_type", "_slot"])
-        if len(kept) <= max_points:
-            break
-        bins //= 2
-    kept = kept.drop(columns="_slot")
-    kept.attrs["drawn_of"] = len(frame)
-    return kept
-
-
 def synthetic_frame(
     n_events: int = 100_000, n_streams: int = 2_000, seed: int = 0, start: str = "2024-01-01 09:00"
 ) -> pd.DataFrame:

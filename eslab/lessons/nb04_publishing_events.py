@@ -1,0 +1,305 @@
+"""Notebook 04's experiment: the commit-order race that makes a naive log tailer skip.
+
+Positions are handed out at INSERT, not at COMMIT (seed: 폴링 "후행 트랜잭션이
+커밋된다"). :class:`CommitOrderRace` runs two real DuckDB transactions on two cursors of
+one database so that the lower position commits *after* the higher one; the
+:class:`~eslab.publishing.NaiveTailer` ("position > last seen") then skips an event
+forever, while the gap-aware :class:`~eslab.publishing.TransactionLogTailer` and the
+:class:`~eslab.publishing.PollingPublisher` do not. With ``serialised=True`` the steps
+follow the order eslab's append lock forces, and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from eslab import events as events_module
+from eslab.clock import FixedClock, SeededIds
+from eslab.domain.order import Address, LineItem, Money, OrderCreated
+from eslab.errors import BadInputError
+from eslab.events import Event
+from eslab.messaging import Message, MessageBroker
+from eslab.publishing import (
+    NaiveTailer,
+    PollingPublisher,
+    Relay,
+    RelayAction,
+    TransactionLogTailer,
+)
+from eslab.store import EventStore
+
+_INSERT_ONE = """
+INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
+                    entity_version, schema_version, created_at)
+VALUES ($event_id, $event_type, $event_data, $entity_type, $entity_id, 1, $schema_version, $now)
+RETURNING position
+"""
+"""The position comes from ``DEFAULT nextval('events_position')`` at INSERT time."""
+
+
+@dataclass
+class Transaction:
+    """One raw DuckDB transaction on its own cursor (outside eslab's append lock)."""
+
+    name: str
+    entity_type: str
+    entity_id: str
+    event: Event
+    cursor: duckdb.DuckDBPyConnection
+    position: int | None = None
+    state: str = "not started"
+
+
+@dataclass
+class RaceResult:
+    """After the race: what each relay published and which committed positions it missed."""
+
+    committed: list[int]
+    first_position: int
+    second_position: int
+    published: dict[str, list[int]]
+    missed: dict[str, list[int]] = field(default_factory=dict)
+    received: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> list[int]:
+        """Positions the naive tailer skipped (empty when appends are serialised)."""
+        return self.missed.get("naive tailer", [])
+
+
+def sample_order(n: int) -> OrderCreated:
+    """A small OrderCreated event (order ``n``) for the race."""
+    item = LineItem(f"item-{n}", ["Margherita", "Pad Thai", "Ramen"][n % 3], n, Money(950))
+    return OrderCreated(
+        f"consumer-{n}",
+        "restaurant-1",
+        [item],
+        item.total,
+        Address(f"{n} Main St", "Oakland", "94611"),
+    )
+
+
+class CommitOrderRace:
+    """Two transactions on two cursors of one database; the lower position commits last.
+
+    Steps (``step()`` does one, ``run()`` all)::
+
+        T1 BEGIN; T1 INSERT (takes position p); T2 BEGIN; T2 INSERT (p+1); T2 COMMIT;
+        relays poll (see p+1 only); T1 COMMIT; relays poll
+
+    The relays are a :class:`NaiveTailer`, a gap-aware :class:`TransactionLogTailer`
+    and a :class:`PollingPublisher`, each with its own broker. With ``serialised=True``
+    the steps follow the order eslab's append lock forces: T2 waits until T1 commits.
+    """
+
+    RELAYS = ("naive tailer", "log tailer", "polling publisher")
+
+    def __init__(
+        self,
+        store: EventStore | None = None,
+        *,
+        serialised: bool = False,
+        events: tuple[Event, Event] | None = None,
+    ) -> None:
+        self.store = store or EventStore(clock=FixedClock(), id_factory=SeededIds(0))
+        self.serialised = serialised
+        first, second = events or (sample_order(1), sample_order(2))
+        base = self.store.cursor()
+        self.t1 = Transaction("T1", "Order", "order-1", first, base.cursor())
+        self.t2 = Transaction("T2", "Order", "order-2", second, base.cursor())
+        self.relays: dict[str, Relay] = {
+            "naive tailer": NaiveTailer(self.store, MessageBroker(), "naive tailer"),
+            "log tailer": TransactionLogTailer(self.store, MessageBroker(), "log tailer"),
+            "polling publisher": PollingPublisher(
+                self.store, MessageBroker(), name="polling publisher"
+            ),
+        }
+        self.received: dict[str, list[int]] = {name: [] for name in self.relays}
+        """Positions a consumer ("order-history") got through each relay's broker."""
+        for name, relay in self.relays.items():
+            relay.broker.subscribe("Order", "order-history", self._receiver(name))
+        self.actions: list[RelayAction] = []
+        self._script = self._serial_script() if serialised else self._race_script()
+        self.done = 0
+
+    @property
+    def steps(self) -> list[str]:
+        """What each step does, in order (for the lab's step list)."""
+        return [label for label, _ in self._script]
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self._script)
+
+    def step(self) -> list[RelayAction]:
+        """Do the next step; return the actions it caused."""
+        if self.finished:
+            raise BadInputError("The race is over: make a new CommitOrderRace to run it again.")
+        _, run = self._script[self.done]
+        before = len(self.actions)
+        run()
+        self.done += 1
+        return self.actions[before:]
+
+    def run(self) -> RaceResult:
+        """Do every remaining step and report what each relay published or missed."""
+        while not self.finished:
+            self.step()
+        return self.result()
+
+    def result(self) -> RaceResult:
+        """What the relays published so far and what they missed of what is committed."""
+        committed = [e.position for e in self.store.read_all()]
+        published = {n: r.published_positions() for n, r in self.relays.items()}
+        missed = {n: [p for p in committed if p not in set(published[n])] for n in published}
+        return RaceResult(
+            committed,
+            self.t1.position or 0,
+            self.t2.position or 0,
+            published,
+            missed,
+            {n: list(r) for n, r in self.received.items()},
+        )
+
+    def in_flight(self) -> dict[str, list[int]]:
+        """Positions inserted by transactions that have not committed (invisible to others)."""
+        return {
+            t.name: [t.position]
+            for t in (self.t1, self.t2)
+            if t.state == "inserted" and t.position is not None
+        }
+
+    def events_table(self) -> pd.DataFrame:
+        """Committed rows (what a reader sees) plus in-flight rows, with their status."""
+        frame = self.store.sql(
+            "SELECT position, entity_type, entity_id, event_type, published "
+            "FROM events ORDER BY position"
+        )
+        frame["status"] = "committed"
+        rows = [
+            {
+                "position": t.position,
+                "entity_type": t.entity_type,
+                "entity_id": t.entity_id,
+                "event_type": t.event.event_type,
+                "published": False,
+                "status": f"in flight ({t.name}, not visible)",
+            }
+            for t in (self.t1, self.t2)
+            if t.state == "inserted"
+        ]
+        if rows:
+            frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+        return frame.sort_values("position").reset_index(drop=True)
+
+    def close(self) -> None:
+        """Roll back anything still open and close the two cursors."""
+        for t in (self.t1, self.t2):
+            if t.state in ("begun", "inserted", "waiting"):
+                try:
+                    t.cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+            t.cursor.close()
+
+    # -- the scripts ---------------------------------------------------------------
+
+    def _race_script(self) -> list[tuple[str, Callable[[], None]]]:
+        t1, t2 = self.t1, self.t2
+        return [
+            ("T1: BEGIN", lambda: self._begin(t1)),
+            ("T1: INSERT order-1's event (takes the lower position)", lambda: self._insert(t1)),
+            ("T2: BEGIN", lambda: self._begin(t2)),
+            ("T2: INSERT order-2's event (takes the next position)", lambda: self._insert(t2)),
+            ("T2: COMMIT (the higher position is visible first)", lambda: self._commit(t2)),
+            ("relays poll", self._poll_all),
+            ("T1: COMMIT (the lower position becomes visible late)", lambda: self._commit(t1)),
+            ("relays poll again", self._poll_all),
+        ]
+
+    def _serial_script(self) -> list[tuple[str, Callable[[], None]]]:
+        t1, t2 = self.t1, self.t2
+        return [
+            ("T1: BEGIN (takes the append lock)", lambda: self._begin(t1)),
+            ("T1: INSERT order-1's event", lambda: self._insert(t1)),
+            ("T2: waits for the append lock", lambda: self._wait(t2)),
+            ("relays poll (nothing committed yet)", self._poll_all),
+            ("T1: COMMIT (releases the lock)", lambda: self._commit(t1)),
+            ("T2: BEGIN + INSERT (takes the next position)", lambda: self._begin_insert(t2)),
+            ("T2: COMMIT", lambda: self._commit(t2)),
+            ("relays poll again", self._poll_all),
+        ]
+
+    def _note(self, t: Transaction, action: str, detail: str, sql: str | None = None) -> None:
+        positions = (t.position,) if t.position is not None else ()
+        self.actions.append(RelayAction(t.name, action, detail, sql, positions))
+
+    def _begin(self, t: Transaction) -> None:
+        t.cursor.execute("BEGIN TRANSACTION")
+        t.state = "begun"
+        self._note(t, "BEGIN", "transaction started", "BEGIN TRANSACTION")
+
+    def _begin_insert(self, t: Transaction) -> None:
+        self._begin(t)
+        self._insert(t)
+
+    def _wait(self, t: Transaction) -> None:
+        t.state = "waiting"
+        self._note(
+            t,
+            "WAIT",
+            "blocked: another append holds the lock, so T2 gets its position "
+            "only after T1 has committed",
+        )
+
+    def _insert(self, t: Transaction) -> None:
+        row = t.cursor.execute(
+            _INSERT_ONE,
+            {
+                "event_id": self.store.id_factory(),
+                "event_type": t.event.event_type,
+                "event_data": events_module.serialize(t.event),
+                "entity_type": t.entity_type,
+                "entity_id": t.entity_id,
+                "schema_version": t.event.schema_version,
+                "now": self.store.clock(),
+            },
+        ).fetchall()[0]
+        t.position, t.state = int(row[0]), "inserted"
+        self._note(
+            t,
+            "INSERT",
+            f"inserted {t.entity_id}'s event at position {t.position} "
+            "(not committed: no one else sees it)",
+            " ".join(_INSERT_ONE.split()),
+        )
+
+    def _commit(self, t: Transaction) -> None:
+        t.cursor.execute("COMMIT")
+        t.state = "committed"
+        self._note(t, "COMMIT", f"committed: position {t.position} is now visible", "COMMIT")
+
+    def _poll_all(self) -> None:
+        for relay in self.relays.values():
+            before = len(relay.actions)
+            relay.poll()
+            relay.broker.deliver_all()
+            self.actions.extend(relay.actions[before:])
+
+    def _receiver(self, name: str) -> Callable[[Message], None]:
+        return lambda message: self.received[name].append(int(message.headers["position"]))
+
+
+def reproduce_commit_order_race(
+    store: EventStore | None = None, *, serialised: bool = False
+) -> RaceResult:
+    """Run :class:`CommitOrderRace` to the end and return what each relay missed."""
+    race = CommitOrderRace(store, serialised=serialised)
+    try:
+        return race.run()
+    finally:
+        race.close()
