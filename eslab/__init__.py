@@ -14,13 +14,18 @@ from eslab.errors import (
     DuplicateMessageError,
     EntityNotFoundError,
     EslabError,
+    FieldTypeError,
     InvalidEventsError,
     InvalidIdError,
+    NotAStoreError,
     ReadOnlyStoreError,
     SerializationError,
     SnapshotError,
     StorageFullError,
+    StoreClosedError,
+    StoreError,
     StoreLockedError,
+    StoreNotFoundError,
     StreamExistsError,
     UnknownCommandError,
     UnknownEventTypeError,
@@ -28,7 +33,7 @@ from eslab.errors import (
     WrongExpectedVersionError,
 )
 from eslab.events import Event, EventMetadata, StoredEvent
-from eslab.store import EventStore, UnitOfWork, schema_sql
+from eslab.store import EventStore, QuarantinedEvent, UnitOfWork, schema_sql
 from eslab.upcasting import upcaster
 
 __all__ = [
@@ -43,15 +48,21 @@ __all__ = [
     "Event",
     "EventMetadata",
     "EventStore",
+    "FieldTypeError",
     "FixedClock",
     "InvalidEventsError",
     "InvalidIdError",
+    "NotAStoreError",
+    "QuarantinedEvent",
     "ReadOnlyStoreError",
     "SeededIds",
     "SerializationError",
     "SnapshotError",
     "StorageFullError",
+    "StoreClosedError",
+    "StoreError",
     "StoreLockedError",
+    "StoreNotFoundError",
     "StoredEvent",
     "StreamExistsError",
     "UnitOfWork",

@@ -239,7 +239,8 @@ class AggregateRepository(Generic[A]):
     ``find`` and ``update`` alike — because a blank id is a mistake, not a request.
 
     ``retries`` (0 by default) is how many times ``update`` reloads and tries again after
-    a :class:`ConcurrencyError`; Eventuate's repository retries 10 times by default.
+    a :class:`ConcurrencyError`, so an update makes at most ``retries + 1`` attempts.
+    Eventuate's repository makes at most 10 attempts: ``retries=9``.
     ``snapshots`` is an optional :class:`eslab.snapshots.SnapshotStrategy`.
     """
 

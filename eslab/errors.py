@@ -75,6 +75,57 @@ class SerializationError(BadInputError):
     """A value in an event or snapshot cannot be stored as JSON (or read back)."""
 
 
+class FieldTypeError(SerializationError):
+    """An event's field holds a value of another type than its type hint declares.
+
+    Refused at append, before anything is written: the reader decodes by the same hints,
+    so the value would come back different (a str where a ``date`` is declared) or not
+    at all (an int where a ``str`` is declared).
+    """
+
+    def __init__(self, path: str, expected: str, value: object) -> None:
+        self.path, self.expected, self.value = path, expected, value
+        self.actual = type(value).__name__
+        owner, _, field = path.partition(".")
+        self.event_class = owner
+        self.field = field or path
+        shown = f"{value!r:.60}"
+        if value is None:
+            super().__init__(
+                f"{path} is declared `{expected}`, but the value is None. eslab refuses it, so "
+                f"nothing was written. Pass a {expected}, or declare the field "
+                f"`{expected} | None` if it may be empty."
+            )
+            return
+        super().__init__(
+            f"{path} is declared `{expected}`, but the value is {_article(self.actual)} "
+            f"({shown}). eslab refuses it, so nothing was written: the store reads events "
+            f"back by their type hints and would not give you this value back. "
+            f"{_conversion_hint(expected, value, shown)}, or change the type hint of {path} "
+            f"if {self.actual} is what you mean."
+        )
+
+
+def _article(name: str) -> str:
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
+def _conversion_hint(expected: str, value: object, shown: str) -> str:
+    """How to turn the value into the declared type, for the common mix-ups."""
+    if isinstance(value, str):
+        for kind in ("datetime", "date"):
+            if expected.startswith(kind):
+                return f"Pass a {kind}, e.g. {kind}.fromisoformat({shown})"
+        if expected.startswith(("int", "float", "Decimal")):
+            kind = expected.split(" ")[0]
+            return f"Pass a {kind}, e.g. {kind}({shown})"
+    if expected.startswith("str") and isinstance(value, int | float):
+        return f"Pass a str, e.g. str({shown})"
+    if expected.startswith("Decimal") and isinstance(value, int | float):
+        return f"Pass a Decimal, e.g. Decimal('{value}')"
+    return f"Pass a value of type {expected}"
+
+
 class UpcastError(EslabError):
     """An old event cannot be brought to the current schema (missing upcaster step)."""
 
@@ -95,15 +146,31 @@ class DuplicateMessageError(EslabError):
     """A consumer already processed this message id (redelivery)."""
 
 
-class StoreLockedError(EslabError):
-    """Another process holds the DuckDB file open for writing."""
+class StoreError(EslabError):
+    """The store's database failed; the message says what to do (``__cause__`` is DuckDB's)."""
+
+
+class StoreLockedError(StoreError):
+    """The DuckDB file is held open (for writing, or with other settings) elsewhere."""
+
+
+class StoreClosedError(StoreError):
+    """The store was closed (``store.close()`` or a ``with`` block ended)."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """A store file that must exist (to open read-only) does not."""
+
+
+class NotAStoreError(StoreError):
+    """The file exists but is not a DuckDB database eslab can open."""
 
 
 class ReadOnlyStoreError(EslabError):
     """A write was attempted on a store opened read-only."""
 
 
-class StorageFullError(EslabError):
+class StorageFullError(StoreError):
     """The disk (or file-size limit) is full: the write was rolled back."""
 
 

@@ -17,7 +17,6 @@ payloads first.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, cast
@@ -98,26 +97,44 @@ def serialize(event: Event) -> str:
             f"{event!r:.100} is not an eslab event: events are dataclasses that subclass "
             "eslab.Event, e.g. `@dataclass(frozen=True) class OrderCreated(Event): ...`."
         )
-    return serialization.to_json(event)
+    return serialization.to_typed_json(event)
 
 
 def deserialize(event_type: str, schema_version: int, event_data: str) -> Event:
-    """Rebuild an event from its stored row, upcasting old schema versions first."""
-    cls = event_class(event_type) if event_type in _REGISTRY else None
-    target = cls.schema_version if cls is not None else None
-    if cls is None or schema_version != target:
-        try:
-            data = json.loads(event_data)
-        except (TypeError, ValueError) as exc:
+    """Rebuild an event from its stored row, upcasting old schema versions first.
+
+    Data that does not fit the class raises :class:`SerializationError`; the hint about a
+    missing upcaster is added only when that is the likely cause: the type is registered
+    and a field is missing, extra or of another type (not for malformed JSON).
+    """
+    cls = _REGISTRY.get(event_type)
+    if cls is not None and schema_version == cls.schema_version:
+        data = serialization.parse_json(event_data, f"Stored JSON of a {event_type} event")
+    else:
+        data = serialization.parse_json(
+            event_data, f"Stored JSON of a {event_type} v{schema_version} event"
+        )
+        if not isinstance(data, dict):
             raise SerializationError(
-                f"Stored JSON of a {event_type} v{schema_version} event is malformed ({exc})."
-            ) from exc
+                f"Stored data of a {event_type} v{schema_version} event is "
+                f"{type(data).__name__}, not a JSON object; the row was not written by eslab "
+                "— fix or delete that row."
+            )
         event_type, schema_version, data = upcasting.upcast(event_type, schema_version, data)
         cls = event_class(event_type)
         if schema_version != cls.schema_version:
             upcasting.raise_missing(event_type, schema_version, cls.schema_version)
+    try:
         return cast(Event, serialization.decode(cls, data))
-    return cast(Event, serialization.from_json(cls, event_data))
+    except SerializationError as exc:
+        mismatch = exc.__cause__
+        if isinstance(mismatch, serialization.Mismatch) and mismatch.path:
+            raise SerializationError(
+                f"{exc} The stored data does not match the class {cls.__qualname__} — did the "
+                "class change without an upcaster? Add an @upcaster step (and bump "
+                "schema_version), or fix the row."
+            ) from mismatch
+        raise
 
 
 @dataclass(frozen=True)

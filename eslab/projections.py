@@ -17,7 +17,10 @@ A :class:`Projector` does the *how*, in the same way for every projection:
   applied twice;
 * **redelivery** — an event at or below the checkpoint is skipped (idempotent);
 * **rebuild** — when the projection's ``version`` (its code) changes, its tables are
-  dropped and built again from position 0.
+  dropped and built again from position 0;
+* **quarantine** — a row it cannot decode (bad JSON, an unknown type, fields that do
+  not fit the class) is set aside in the store's ``quarantine`` table under
+  ``projection:<name>`` with the reason, and the projection goes on past it.
 
 Table and column names always come from the projection's code (checked against a strict
 pattern); values are always SQL parameters. The course's example, FTGO's ``OrderHistory``,
@@ -37,7 +40,7 @@ import pandas as pd
 from eslab.aggregate import collect_handlers
 from eslab.errors import BadInputError, EslabError
 from eslab.events import Event, StoredEvent
-from eslab.store import EventStore, UnitOfWork
+from eslab.store import EventStore, ReadBatch, UnitOfWork
 
 VERSIONS_TABLE = "projection_versions"
 """Which code version built each projection's tables (created by the first Projector)."""
@@ -60,6 +63,7 @@ _STORE_TABLES = frozenset(
         "checkpoints",
         VERSIONS_TABLE,
         "subject_keys",
+        "quarantine",
     }  # the last one holds eslab.shredding's keys
 )
 
@@ -159,6 +163,8 @@ class ProjectionRun:
     skipped: int = 0
     batches: int = 0
     rebuilt: bool = False
+    quarantined: list[int] = field(default_factory=list)
+    """Positions set aside because they could not be decoded (see ``store.quarantined()``)."""
 
     def __str__(self) -> str:
         done = (
@@ -166,7 +172,13 @@ class ProjectionRun:
             f"transaction(s); checkpoint {self.from_position} → {self.to_position}"
         )
         skipped = f"; skipped {self.skipped} already-seen event(s)" if self.skipped else ""
-        return ("rebuilt from zero: " if self.rebuilt else "") + done + skipped
+        aside = (
+            f"; set aside {len(self.quarantined)} unreadable row(s) at {self.quarantined} "
+            "(store.quarantined())"
+            if self.quarantined
+            else ""
+        )
+        return ("rebuilt from zero: " if self.rebuilt else "") + done + skipped + aside
 
 
 class Projector:
@@ -228,12 +240,14 @@ class Projector:
             if limit <= 0:
                 break
             rows = self._read(run.to_position, head, limit)
-            full = len(rows) == limit
-            end = rows[-1].position if full else head  # nothing more of ours up to head
+            seen = rows.positions()  # decoded and set-aside rows
+            full = len(seen) == limit
+            end = seen[-1] if full else head  # nothing more of ours up to head
             if end == run.to_position:
                 break
             run.changes += self._commit(rows, end)
             run.events += len(rows)
+            run.quarantined.extend(q.position for q in rows.quarantined)
             run.batches += 1
             run.to_position = end
             if on_progress is not None:
@@ -326,10 +340,16 @@ class Projector:
             .fetchall()[0][0]
         )
 
-    def _read(self, after: int, head: int, limit: int) -> list[StoredEvent]:
+    def _read(self, after: int, head: int, limit: int) -> ReadBatch:
         if not self._event_types or limit == 0:
-            return []
-        return self.store.read_all(after, limit, up_to_position=head, event_types=self._event_types)
+            return ReadBatch()
+        return self.store.read_all(
+            after,
+            limit,
+            up_to_position=head,
+            event_types=self._event_types,
+            quarantine_as=self.checkpoint_name,
+        )
 
     def _commit(self, events: Sequence[StoredEvent], checkpoint: int) -> int:
         """Apply the events' changes and move the checkpoint, in one transaction."""

@@ -18,6 +18,12 @@ the broker. The book shows two relays, both here:
   belong to a transaction that has not committed; it keeps looking for it (until
   ``gap_timeout`` says that insert must have failed).
 
+A row neither relay can decode (bad JSON, an unknown event type, fields that do not fit
+the class) does not stop them: it is *quarantined* — recorded once in the store's
+``quarantine`` table under the relay's name, with the reason (``store.quarantined()``)
+— and the relay goes on with every other event. The poller leaves it unpublished and
+skips it until ``store.release_quarantined(...)``.
+
 And the trap the seed points at (폴링: "후행 트랜잭션이 커밋된다"): positions are handed
 out at INSERT, not at COMMIT. When the lower position commits *after* the higher one,
 :class:`NaiveTailer` ("position > last seen") skips an event forever (notebook 04 runs
@@ -40,7 +46,7 @@ import pandas as pd
 from eslab.errors import BadInputError
 from eslab.events import StoredEvent
 from eslab.messaging import Message, MessageBroker, message_from_event
-from eslab.store import EventStore
+from eslab.store import EventStore, QuarantinedEvent
 
 SELECT_UNPUBLISHED = "SELECT * FROM events WHERE published = false ORDER BY position LIMIT $n"
 MARK_PUBLISHED = "UPDATE events SET published = true WHERE position IN ($positions)"
@@ -76,6 +82,8 @@ class Relay:
         self.published: list[Message] = []
         """Every message this relay sent, in order (a repeat means a duplicate)."""
         self.actions: list[RelayAction] = []
+        self.quarantined: list[QuarantinedEvent] = []
+        """Rows this relay could not decode and set aside (also in ``store.quarantined()``)."""
         self._crash_next = False
 
     def crash_next_poll(self) -> None:
@@ -96,9 +104,10 @@ class Relay:
         raise NotImplementedError
 
     def missed(self) -> list[int]:
-        """Committed positions this relay has not sent (yet)."""
+        """Committed positions this relay has not sent (yet); quarantined rows excluded."""
         sent = set(self.published_positions())
-        return [e.position for e in self.store.read_all() if e.position not in sent]
+        rows = self.store.read_all(quarantine_as=self.name)
+        return [e.position for e in rows if e.position not in sent]
 
     def _act(
         self, action: str, detail: str, sql: str | None = None, positions: Sequence[int] = ()
@@ -106,6 +115,18 @@ class Relay:
         entry = RelayAction(self.name, action, detail, sql, tuple(positions))
         self.actions.append(entry)
         return entry
+
+    def _quarantine(self, found: Sequence[QuarantinedEvent]) -> None:
+        """Note rows the read set aside (one QUARANTINE action each)."""
+        for q in found:
+            self.quarantined.append(q)
+            self._act(
+                "QUARANTINE",
+                f"position {q.position} ({q.event_type} of {q.entity_type} {q.entity_id}) "
+                f"cannot be read — {q.error}: {q.reason.splitlines()[0]} It was set aside "
+                "(store.quarantined()); every other event goes on.",
+                positions=[q.position],
+            )
 
     def message_for(self, event: StoredEvent) -> Message:
         """The message this relay sends for one stored event (override to shape it).
@@ -129,12 +150,13 @@ class Relay:
 
 @dataclass(frozen=True)
 class PollResult:
-    """What one poll did: positions found, sent, marked, and whether it crashed."""
+    """What one poll did: positions found, sent, marked, whether it crashed, set aside."""
 
     selected: tuple[int, ...]
     published: tuple[int, ...]
     marked: int
     crashed: bool
+    quarantined: tuple[int, ...] = ()
 
 
 class PollingPublisher(Relay):
@@ -174,30 +196,36 @@ class PollingPublisher(Relay):
         if self._sent < len(self._batch):
             self._sent += 1
             return self._publish(self._batch[self._sent - 1])
-        selected = tuple(e.position for e in self._batch)
+        sent = tuple(e.position for e in self._batch)
+        assert self._last is not None
+        selected, aside = self._last.selected, self._last.quarantined
         self._batch = None
         if self._crash_next or (self.crash_rate and self._random.random() < self.crash_rate):
             self._crash_next = False
             self.crashes += 1
-            self._last = PollResult(selected, selected, 0, True)
+            self._last = PollResult(selected, sent, 0, True, aside)
             return self._act(
                 "CRASH",
                 "crashed after publishing, before marking: after the "
                 "restart these events are still unpublished and go out again",
-                positions=selected,
+                positions=sent,
             )
-        marked = self.store.mark_published(list(selected))
-        self._last = PollResult(selected, selected, marked, False)
-        return self._act("UPDATE", f"marked {marked} row(s) published", MARK_PUBLISHED, selected)
+        marked = self.store.mark_published(list(sent))
+        self._last = PollResult(selected, sent, marked, False, aside)
+        return self._act("UPDATE", f"marked {marked} row(s) published", MARK_PUBLISHED, sent)
 
     def _select(self) -> RelayAction:
-        batch = self.store.unpublished(self.batch_size)
-        selected = tuple(e.position for e in batch)
-        self._batch, self._sent = (batch or None), 0
-        self._last = PollResult(selected, (), 0, False)
-        return self._act(
-            "SELECT", f"found {len(batch)} unpublished event(s)", SELECT_UNPUBLISHED, selected
-        )
+        batch = self.store.unpublished(self.batch_size, quarantine_as=self.name)
+        aside = tuple(q.position for q in batch.quarantined)
+        selected = tuple(batch.positions())
+        self._batch, self._sent = (list(batch) or None), 0
+        self._last = PollResult(selected, (), 0, False, aside)
+        found = f"found {len(batch)} unpublished event(s)"
+        if aside:
+            found += f" and {len(aside)} unreadable row(s), set aside"
+        action = self._act("SELECT", found, SELECT_UNPUBLISHED, selected)
+        self._quarantine(batch.quarantined)
+        return action
 
     @property
     def mid_poll(self) -> bool:
@@ -236,7 +264,9 @@ class TransactionLogTailer(Relay):
     failed. The tailer keeps such *gaps* and publishes the event if it shows up; after
     ``gap_timeout`` seconds (``clock``) it gives up on a gap. The checkpoint it stores is
     the low-water mark (everything at or below it is done), so a restart may resend a
-    few events but never loses one.
+    few events. What it can lose: a transaction that commits more than ``gap_timeout``
+    after its position was handed out — the gap was given up, and the event is skipped.
+    (A real log tailer reads commits in commit order and has no such gap.)
     """
 
     def __init__(
@@ -264,20 +294,24 @@ class TransactionLogTailer(Relay):
         """Publish every newly visible committed event; save the checkpoint; return them."""
         start = min(self.gaps, default=self.high + 1) - 1
         limit = self.batch_size + self.high - start  # rows already sent do not crowd out new ones
-        rows = self.store.read_all(after_position=start, limit=limit)
-        fresh = [e for e in rows if e.position > self.high or e.position in self.gaps]
+        rows = self.store.read_all(after_position=start, limit=limit, quarantine_as=self.name)
+        fresh = [e for e in rows if self._is_new(e.position)]
+        aside = [q for q in rows.quarantined if self._is_new(q.position)]
         self._act(
             "READ",
             f"read {len(fresh)} new event(s) after position {start}",
             READ_AFTER,
             [e.position for e in fresh],
         )
+        self._quarantine(aside)
+        for q in aside:
+            self.gaps.pop(q.position, None)
         sent = []
         for event in fresh:
             self._publish(event)
             sent.append(self.published[-1])
             self.gaps.pop(event.position, None)
-        self._note_gaps([e.position for e in rows])
+        self._note_gaps(rows.positions())
         if self._crash_next:
             self._crash_next = False
             self._act("CRASH", "crashed after publishing, before saving the checkpoint")
@@ -293,6 +327,9 @@ class TransactionLogTailer(Relay):
             positions=[low],
         )
         return sent
+
+    def _is_new(self, position: int) -> bool:
+        return position > self.high or position in self.gaps
 
     def _note_gaps(self, seen: Sequence[int]) -> None:
         now = self.clock()

@@ -63,3 +63,22 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     position   BIGINT    NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
+
+-- Rows a reader (a relay, a projector, a consumer) could not decode: bad JSON, an
+-- unknown event type, fields that do not fit the class. The reader sets the row aside
+-- here with the reason and goes on, so one bad row does not stop every other stream.
+-- The event itself stays in events, untouched (fix the class or add an upcaster).
+CREATE TABLE IF NOT EXISTS quarantine (
+    reader         VARCHAR   NOT NULL,  -- who found it: the relay's or projection's name
+    position       BIGINT    NOT NULL,  -- the row in events
+    event_id       VARCHAR   NOT NULL,
+    entity_type    VARCHAR   NOT NULL,
+    entity_id      VARCHAR   NOT NULL,
+    entity_version BIGINT    NOT NULL,
+    event_type     VARCHAR   NOT NULL,
+    schema_version INTEGER   NOT NULL,
+    error          VARCHAR   NOT NULL,  -- the error class, e.g. UnknownEventTypeError
+    reason         VARCHAR   NOT NULL,  -- its message: what is wrong, what to do
+    first_seen     TIMESTAMP NOT NULL,
+    PRIMARY KEY (reader, position)
+);

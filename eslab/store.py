@@ -16,21 +16,31 @@ per stream and asks the database only when it cannot vouch for the expected vers
 Appends inside one process are serialised by a lock, which makes position order equal
 commit order (a log tailer can then never skip an event), and every thread gets its own
 DuckDB cursor.
+
+No raw DuckDB error leaves a public method: each becomes an eslab error that says what
+to do (DuckDB's own error is its ``__cause__``). The exception is your own SQL
+(``store.sql``, ``uow.execute``, ``store.cursor()``), which raises DuckDB's errors.
+
+Readers that must not stop for one bad row (relays, projectors) read with
+``quarantine_as=<their name>``: a row that cannot be decoded is recorded in the
+``quarantine`` table with the reason and left out, and the reader goes on.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import numbers
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -46,10 +56,14 @@ from eslab.errors import (
     EslabError,
     InvalidEventsError,
     InvalidIdError,
+    NotAStoreError,
     ReadOnlyStoreError,
     SerializationError,
     StorageFullError,
+    StoreClosedError,
+    StoreError,
     StoreLockedError,
+    StoreNotFoundError,
     StreamExistsError,
     WrongExpectedVersionError,
 )
@@ -77,9 +91,35 @@ INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
 SELECT event_ids, event_types, event_data, entity_types, entity_ids, versions,
        schema_versions, triggering, metadata, created_at FROM _eslab_batch
 """
+_INSERT_QUARANTINE = """
+INSERT OR IGNORE INTO quarantine (reader, position, event_id, entity_type, entity_id,
+                                  entity_version, event_type, schema_version, error, reason,
+                                  first_seen)
+SELECT unnest($reader), unnest($position), unnest($event_id), unnest($entity_type),
+       unnest($entity_id), unnest($entity_version), unnest($event_type),
+       unnest($schema_version), unnest($error), unnest($reason), $now
+"""
 ARROW_BATCH_ROWS = 64
 """From this many events on, a unit of work hands them to DuckDB as an Arrow table
 (columnar: about half the cost of binding Python lists)."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Turn a DuckDB error escaping a public method into an eslab error (cause kept)."""
+
+    @functools.wraps(method)
+    def call(self: EventStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except duckdb.Error as exc:
+            if getattr(exc, "_eslab_own_sql", False):
+                raise  # the caller's own SQL (uow.execute): DuckDB's error, as documented
+            raise self._wrap(exc, method.__name__) from exc
+
+    return call  # type: ignore[return-value]
 
 
 def schema_sql() -> str:
@@ -110,6 +150,39 @@ class SqlTrace:
     params: dict[str, Any] | list[Any] | None
     rows: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    """A stored row a reader could not decode, set aside (``quarantine`` table) with why."""
+
+    reader: str
+    position: int
+    event_id: str
+    entity_type: str
+    entity_id: str
+    entity_version: int
+    event_type: str
+    schema_version: int
+    error: str
+    """The error's class name, e.g. ``UnknownEventTypeError``."""
+    reason: str
+    """The error's message: what is wrong with the row and what to do."""
+
+
+class ReadBatch(list[StoredEvent]):
+    """The events a read returned (a list), plus the rows it set aside.
+
+    ``quarantined`` is empty unless the read was made with ``quarantine_as=...``.
+    """
+
+    def __init__(self, events: Sequence[StoredEvent] = ()) -> None:
+        super().__init__(events)
+        self.quarantined: list[QuarantinedEvent] = []
+
+    def positions(self) -> list[int]:
+        """Every position this read covered: decoded and quarantined rows, in order."""
+        return sorted([e.position for e in self] + [q.position for q in self.quarantined])
 
 
 @dataclass
@@ -188,7 +261,7 @@ class UnitOfWork:
 
     def save_snapshot(self, **row: Any) -> None:
         """Queue a ``snapshots`` row (see :meth:`EventStore.save_snapshot`)."""
-        _check_json("snapshot_json", row.get("snapshot_json"))
+        _check_snapshot_row(row)
         self.snapshots.append(row)
 
     def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> None:
@@ -208,22 +281,38 @@ class EventStore:
         id_factory: IdFactory | None = None,
         trace: bool = False,
     ) -> None:
+        if path is not None and not isinstance(path, str | Path):
+            raise BadInputError(
+                f"path must be a str or pathlib.Path naming the store file (or None for a "
+                f"store in memory), got {path!r:.80} ({type(path).__name__})."
+            )
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
         self.clock: Clock = clock or utc_now
         self.id_factory: IdFactory = id_factory or new_id
         self.trace: list[SqlTrace] | None = [] if trace else None
+        self._closed = False
         self._connection = _connect(self.path, read_only)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._heads: dict[tuple[str, str], int] = {}
         if not read_only:
-            self._connection.execute(schema_sql())
+            try:
+                self._connection.execute(schema_sql())
+            except duckdb.Error as exc:
+                self._connection.close()
+                raise NotAStoreError(
+                    f"{self.path} is a DuckDB database, but not one eslab can use: making "
+                    f"its tables failed ({_first_line(exc)}). Open a new file for the "
+                    "store, or the file that eslab made."
+                ) from exc
 
     # -- connection -----------------------------------------------------------------
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's own cursor (DuckDB connections are not shared across threads)."""
+        if self._closed:
+            raise self._closed_error()
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._local.cursor = self._connection.cursor()
@@ -231,7 +320,37 @@ class EventStore:
 
     def close(self) -> None:
         """Close the database (a file store can then be opened by another process)."""
+        self._closed = True
         self._connection.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran: every further call raises :class:`StoreClosedError`."""
+        return self._closed
+
+    def _closed_error(self) -> StoreClosedError:
+        return StoreClosedError(
+            f"{self} is closed (store.close() ran, or its `with` block ended). Open it "
+            "again — EventStore(path) — to go on; an in-memory store's events are gone."
+        )
+
+    def _wrap(self, exc: duckdb.Error, method: str) -> EslabError:
+        """The eslab error for a DuckDB error that no specific check caught."""
+        if self._closed or (
+            isinstance(exc, duckdb.ConnectionException) and "closed" in str(exc).lower()
+        ):
+            return self._closed_error()
+        if isinstance(exc, duckdb.CatalogException):
+            return StoreError(
+                f"{self}: {method}() needs a table this database does not have "
+                f"({_first_line(exc)}). The file was made by another tool or an older eslab: "
+                "open it once read-write — EventStore(path) — so eslab adds its tables."
+            )
+        return StoreError(
+            f"{self}: DuckDB failed in {method}() ({type(exc).__name__}: {_first_line(exc)}). "
+            "A write that failed was rolled back. If the arguments look right, this is an "
+            "eslab bug: please report it with this message."
+        )
 
     def __enter__(self) -> EventStore:
         return self
@@ -323,6 +442,7 @@ class EventStore:
         }
         return PendingAppend(entity_type, entity_id, expected_version, list(events), rows)
 
+    @_guarded
     def append(
         self,
         entity_type: str,
@@ -353,7 +473,10 @@ class EventStore:
             try:
                 self._run(_INSERT_EVENTS, pending.rows)
             except duckdb.Error as exc:
-                raise self._translate(exc, [pending]) from exc
+                error = self._translate(exc, [pending])
+                if error is exc:
+                    raise
+                raise error from exc
             self._heads[(entity_type, entity_id)] = pending.new_version
         return pending.new_version
 
@@ -364,6 +487,7 @@ class EventStore:
         yield uow
         self.commit(uow)
 
+    @_guarded
     def commit(self, uow: UnitOfWork) -> None:
         """Write a unit of work in one transaction (all or nothing)."""
         if uow.committed:
@@ -381,7 +505,10 @@ class EventStore:
                 self._run("COMMIT", cur=cur)
             except duckdb.Error as exc:
                 _rollback(cur)
-                raise self._translate(exc, uow.appends, uow.processed) from exc
+                error = self._translate(exc, uow.appends, uow.processed)
+                if error is exc:
+                    raise  # the caller's own SQL, or nothing eslab can explain better
+                raise error from exc
             except BaseException:
                 _rollback(cur)
                 raise
@@ -412,7 +539,11 @@ class EventStore:
         for snap in uow.snapshots:
             self._insert_snapshot(cur, **snap)
         for sql, params in uow.statements:
-            self._run(sql, params, cur=cur)
+            try:
+                self._run(sql, params, cur=cur)
+            except duckdb.Error as exc:
+                exc._eslab_own_sql = True  # type: ignore[attr-defined]  # yours: DuckDB's error
+                raise
 
     def _insert_batch(self, rows: dict[str, list[Any]], cur: duckdb.DuckDBPyConnection) -> None:
         """Insert many prepared rows through an Arrow table (one columnar statement)."""
@@ -465,6 +596,8 @@ class EventStore:
     ) -> Exception:
         """Turn a DuckDB error into the eslab error a learner can act on."""
         text = str(exc)
+        if getattr(exc, "_eslab_own_sql", False):
+            return exc
         if isinstance(exc, duckdb.IOException | duckdb.TransactionException) and (
             "File too large" in text or "No space left" in text or "Could not write" in text
         ):
@@ -498,6 +631,7 @@ class EventStore:
             return ConcurrencyError(a.entity_type, a.entity_id, a.expected_version, None)
         return exc
 
+    @_guarded
     def bulk_insert(self, table: Any) -> int:
         """Insert many events at once from a pandas DataFrame or Arrow table (columnar).
 
@@ -557,14 +691,21 @@ class EventStore:
 
     # -- reading --------------------------------------------------------------------------
 
+    @_guarded
     def head(self, entity_type: str, entity_id: str) -> int:
         """The stream's current version (0 when it has no events)."""
         return self.heads([(entity_type, entity_id)]).get((entity_type, entity_id), 0)
 
+    @_guarded
     def heads(self, streams: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Current versions of many streams in one query."""
         if not streams:
             return {}
+        for stream in streams:
+            if not (isinstance(stream, tuple) and len(stream) == 2):
+                raise BadInputError(
+                    f"heads() takes (entity_type, entity_id) pairs, got {stream!r:.80}."
+                )
         rows = self._run(
             "SELECT e.entity_type, e.entity_id, max(e.entity_version) FROM events e "
             "JOIN (SELECT unnest($t) AS t, unnest($i) AS i) s "
@@ -575,6 +716,7 @@ class EventStore:
         self._heads.update(found)
         return found
 
+    @_guarded
     def load(
         self,
         entity_type: str,
@@ -590,6 +732,7 @@ class EventStore:
         )
         return [_stored_event(r) for r in rows]
 
+    @_guarded
     def load_events(
         self,
         entity_type: str,
@@ -630,6 +773,10 @@ class EventStore:
     ) -> list[tuple[Any, ...]]:
         _check_id("entity_type", entity_type)
         _check_id("entity_id", entity_id)
+        _check_count("after_version", after_version)
+        if up_to_version is not None:
+            _check_count("up_to_version", up_to_version, "e.g. up_to_version=3, or None for all")
+        as_of = _check_as_of(as_of)
         sql = (
             f"SELECT {columns} FROM events WHERE entity_id = $id AND entity_type = $type "
             "AND entity_version > $after"
@@ -643,6 +790,7 @@ class EventStore:
             params["as_of"] = as_of
         return self._run(sql + " ORDER BY entity_version", params).fetchall()
 
+    @_guarded
     def read_all(
         self,
         after_position: int = 0,
@@ -651,40 +799,133 @@ class EventStore:
         *,
         up_to_position: int | None = None,
         event_types: Sequence[str] | None = None,
-    ) -> list[StoredEvent]:
+        quarantine_as: str | None = None,
+    ) -> ReadBatch:
         """Every event after ``after_position`` in global order (the ``$all`` log).
 
         Narrow it with ``entity_type``, ``event_types`` (a list of type names) and
-        ``up_to_position``; ``limit`` caps the number of events returned.
+        ``up_to_position``; ``limit`` caps the number of rows read.
+
+        A row that cannot be decoded raises (an unknown type, bad JSON, fields that do not
+        fit the class). A reader that must go on past such a row names itself with
+        ``quarantine_as="my-reader"``: the row is recorded in the ``quarantine`` table
+        (once; see :meth:`quarantined`), left out of the result, and listed in the
+        result's ``.quarantined``.
         """
         _check_count("after_position", after_position)
         if limit is not None:
             _check_count("limit", limit)
+        if quarantine_as is not None:
+            _check_id("quarantine_as", quarantine_as)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
+            _check_id("entity_type", entity_type)
             sql += " AND entity_type = $type"
             params["type"] = entity_type
         if up_to_position is not None:
+            _check_count("up_to_position", up_to_position)
             sql += " AND position <= $upto"
             params["upto"] = up_to_position
         if event_types is not None:
+            if isinstance(event_types, str) or not all(isinstance(t, str) for t in event_types):
+                raise BadInputError(
+                    f"event_types must be a list of event type names, got {event_types!r:.80}; "
+                    "e.g. event_types=['OrderCreated']."
+                )
             sql += " AND event_type IN (SELECT unnest($types))"
             params["types"] = list(event_types)
         sql += " ORDER BY position"
         if limit is not None:
             sql += " LIMIT $limit"
             params["limit"] = limit
-        return [_stored_event(r) for r in self._run(sql, params).fetchall()]
+        return self._decode(self._run(sql, params).fetchall(), quarantine_as)
 
+    def _decode(self, rows: list[tuple[Any, ...]], quarantine_as: str | None) -> ReadBatch:
+        """Decode rows; with a reader name, set undecodable rows aside instead of raising."""
+        if quarantine_as is None:
+            return ReadBatch([_stored_event(r) for r in rows])
+        batch = ReadBatch()
+        for row in rows:
+            try:
+                batch.append(_stored_event(row))
+            except Exception as exc:  # any failure to decode this one row
+                batch.quarantined.append(_quarantined(quarantine_as, row, exc))
+        if batch.quarantined and not self.read_only:
+            self._record_quarantine(batch.quarantined)
+        return batch
+
+    def _record_quarantine(self, found: Sequence[QuarantinedEvent]) -> None:
+        """Insert quarantine rows; a row already there keeps its first_seen."""
+        columns = [f.name for f in dataclasses.fields(QuarantinedEvent)]
+        params: dict[str, Any] = {c: [getattr(q, c) for q in found] for c in columns}
+        params["now"] = self.clock()
+        with self._write_lock:
+            self._run(_INSERT_QUARANTINE, params)
+
+    @_guarded
+    def quarantined(self, reader: str | None = None) -> pd.DataFrame:
+        """The rows readers set aside because they could not decode them, with the reason.
+
+        One row per (reader, position), oldest position first, with the stored
+        ``event_data`` beside it; ``reader`` narrows it to one relay or projection.
+        """
+        sql = (
+            "SELECT q.*, e.event_data FROM quarantine q "
+            "LEFT JOIN events e ON e.position = q.position"
+        )
+        params: dict[str, Any] = {}
+        if reader is not None:
+            _check_id("reader", reader)
+            sql += " WHERE q.reader = $reader"
+            params["reader"] = reader
+        if self.read_only and not self._has_table("quarantine"):  # a file from older eslab
+            names = [f.name for f in dataclasses.fields(QuarantinedEvent)]
+            return pd.DataFrame(columns=[*names, "first_seen", "event_data"])
+        return self._run(sql + " ORDER BY q.position, q.reader", params).df()
+
+    @_guarded
+    def release_quarantined(
+        self, reader: str | None = None, positions: Sequence[int] | None = None
+    ) -> int:
+        """Forget quarantine records (after fixing the cause); return how many went.
+
+        A :class:`~eslab.publishing.PollingPublisher` then tries those rows again (they
+        are still unpublished). Readers that follow a checkpoint (the log tailer, a
+        projector) have already moved past them: rebuild the projection to read them.
+        """
+        self._check_writable()
+        sql, params = "DELETE FROM quarantine WHERE true", dict[str, Any]()
+        if reader is not None:
+            _check_id("reader", reader)
+            sql += " AND reader = $reader"
+            params["reader"] = reader
+        if positions is not None:
+            for position in positions:
+                _check_count("position", position)
+            sql += " AND position IN (SELECT unnest($positions))"
+            params["positions"] = list(positions)
+        with self._write_lock:
+            rows = self._run(sql, params).fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _has_table(self, name: str) -> bool:
+        found = self._run(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n", {"n": name}
+        ).fetchone()
+        return bool(found and found[0])
+
+    @_guarded
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store)."""
         return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchall()[0][0])
 
+    @_guarded
     def to_dataframe(
         self, entity_type: str | None = None, entity_id: str | None = None, after_position: int = 0
     ) -> pd.DataFrame:
         """The events table (or one stream's rows) as a pandas DataFrame."""
+        _check_count("after_position", after_position)
         sql = (
             "SELECT position, entity_type, entity_id, entity_version, event_type, "
             "schema_version, event_data, metadata, created_at, published, triggering_event, "
@@ -703,6 +944,7 @@ class EventStore:
 
     # -- snapshots ---------------------------------------------------------------------
 
+    @_guarded
     def save_snapshot(
         self,
         entity_type: str,
@@ -715,7 +957,16 @@ class EventStore:
     ) -> None:
         """Store a snapshot row (replacing one at the same version)."""
         self._check_writable()
-        _check_json("snapshot_json", snapshot_json)
+        _check_snapshot_row(
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "entity_version": entity_version,
+                "snapshot_type": snapshot_type,
+                "snapshot_json": snapshot_json,
+                "snapshot_version": snapshot_version,
+            }
+        )
         with self._write_lock:
             self._insert_snapshot(
                 self.cursor(),
@@ -755,10 +1006,15 @@ class EventStore:
             cur=cur,
         )
 
+    @_guarded
     def latest_snapshot(
         self, entity_type: str, entity_id: str, max_version: int | None = None
     ) -> dict[str, Any] | None:
         """The newest snapshot row at or below ``max_version`` (None if there is none)."""
+        _check_id("entity_type", entity_type)
+        _check_id("entity_id", entity_id)
+        if max_version is not None:
+            _check_count("max_version", max_version)
         sql = (
             "SELECT entity_version, snapshot_type, snapshot_version, snapshot_json, "
             "triggering_events FROM snapshots WHERE entity_type = $t AND entity_id = $i"
@@ -783,18 +1039,35 @@ class EventStore:
 
     # -- outbox, consumers and checkpoints --------------------------------------------
 
-    def unpublished(self, limit: int = 100) -> list[StoredEvent]:
-        """``SELECT * FROM events WHERE published = false ORDER BY position`` (the poller)."""
-        rows = self._run(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published "
-            "ORDER BY position LIMIT $limit",
-            {"limit": limit},
-        ).fetchall()
-        return [_stored_event(r) for r in rows]
+    @_guarded
+    def unpublished(self, limit: int = 100, *, quarantine_as: str | None = None) -> ReadBatch:
+        """``SELECT * FROM events WHERE published = false ORDER BY position`` (the poller).
 
+        With ``quarantine_as`` (the poller's name), rows that cannot be decoded are set
+        aside as in :meth:`read_all`, and rows that reader already set aside are skipped:
+        they stay unpublished until :meth:`release_quarantined`.
+        """
+        _check_count("limit", limit)
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published"
+        params: dict[str, Any] = {"limit": limit}
+        if quarantine_as is not None:
+            _check_id("quarantine_as", quarantine_as)
+            if not self.read_only or self._has_table("quarantine"):
+                sql += " AND position NOT IN (SELECT position FROM quarantine WHERE reader = $r)"
+                params["r"] = quarantine_as
+        rows = self._run(sql + " ORDER BY position LIMIT $limit", params).fetchall()
+        return self._decode(rows, quarantine_as)
+
+    @_guarded
     def mark_published(self, positions: Sequence[int]) -> int:
         """``UPDATE events SET published = true WHERE position IN (…)``; rows changed."""
         self._check_writable()
+        if isinstance(positions, str) or not isinstance(positions, Sequence):
+            raise BadInputError(
+                f"positions must be a list of event positions, got {positions!r:.80}."
+            )
+        for position in positions:
+            _check_count("position", position)
         if not positions:
             return 0
         with self._write_lock:
@@ -804,8 +1077,11 @@ class EventStore:
             ).fetchall()
         return int(rows[0][0]) if rows else 0
 
+    @_guarded
     def was_processed(self, consumer_id: str, message_id: str) -> bool:
         """Has ``consumer_id`` already recorded ``message_id`` in ``processed_messages``?"""
+        _check_id("consumer_id", consumer_id)
+        _check_id("message_id", message_id)
         return bool(
             self._run(
                 "SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
@@ -815,11 +1091,14 @@ class EventStore:
             > 0
         )
 
+    @_guarded
     def checkpoint(self, name: str) -> int:
         """Where the reader ``name`` got to in the log (0 if it never ran)."""
+        _check_id("checkpoint name", name)
         row = self._run("SELECT position FROM checkpoints WHERE name = $n", {"n": name}).fetchone()
         return int(row[0]) if row else 0
 
+    @_guarded
     def save_checkpoint(self, name: str, position: int) -> None:
         """Remember that reader ``name`` has handled everything up to ``position``."""
         self._check_writable()
@@ -845,27 +1124,55 @@ class EventStore:
 def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
     if path is None:
         if read_only:
-            raise ValueError("An in-memory store cannot be read-only: there is nothing to read.")
+            raise BadInputError(
+                "An in-memory store cannot be read-only: there is nothing to read. Pass the "
+                "path of a store file: EventStore(path, read_only=True)."
+            )
         return duckdb.connect(":memory:")
     if read_only and not path.exists():
-        raise EntityNotFoundError(
-            "store file", str(path), "A read-only store must exist: create it read-write first."
+        raise StoreNotFoundError(
+            f"There is no store file at {path}. A store opened read-only must already exist: "
+            "check the path, or create the store first with EventStore(path) (read-write)."
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True) if not read_only else None
         return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise StoreError(f"Cannot open {path}: {_first_line(exc)}.") from exc
+        mode, other = ("read-only", "read-write") if read_only else ("read-write", "read-only")
+        raise StoreLockedError(
+            f"This Python process already has {path} open {other}, so it cannot open it "
+            f"{mode} as well (DuckDB opens one file one way per process). Use the store you "
+            "already have — it reads and writes — or close it first (store.close())."
+        ) from exc
     except duckdb.IOException as exc:
         text = str(exc)
-        if "lock" not in text.lower():
-            raise
-        holder = re.search(r"held in (.*?) \(PID (\d+)\)", text)
-        who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
-        raise StoreLockedError(
-            f"{path} is open in {who}. DuckDB lets one process write a file at a time. Close "
-            "the store there (store.close(), or restart that notebook's kernel), then open it "
-            "here. EventStore(path, read_only=True) works in many processes at once, but only "
-            "while no process has it open for writing."
+        if "lock" in text.lower():
+            holder = re.search(r"held in (.*?) \(PID (\d+)\)", text)
+            who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
+            raise StoreLockedError(
+                f"{path} is open in {who}. DuckDB lets one process write a file at a time. "
+                "Close the store there (store.close(), or restart that notebook's kernel), "
+                "then open it here. EventStore(path, read_only=True) works in many processes "
+                "at once, but only while no process has it open for writing."
+            ) from exc
+        if "not a valid DuckDB database" in text or "serializ" in text.lower():
+            raise NotAStoreError(
+                f"{path} is not a DuckDB database file this DuckDB can read "
+                f"({_first_line(exc)}). Point EventStore at a store eslab made, or at a new "
+                "path to create one."
+            ) from exc
+        raise StoreError(
+            f"Cannot open {path} ({_first_line(exc)}). Check that the path names a file "
+            "(not a folder) you may read and write."
         ) from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open {path} ({_first_line(exc)}).") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
@@ -891,11 +1198,35 @@ def _check_id(name: str, value: object) -> None:
             ) from None
 
 
-def _check_count(name: str, value: object) -> None:
+def _check_count(name: str, value: object, example: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise BadInputError(
-            f"{name} must be an int ≥ 0, got {value!r:.80} ({type(value).__name__})."
+            f"{name} must be an int ≥ 0, got {value!r:.80} ({type(value).__name__})"
+            + (f"; {example}." if example else ".")
         )
+
+
+def _check_as_of(value: object) -> datetime | None:
+    """``as_of`` must be a datetime; an aware one is turned into naive UTC (as stored)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise BadInputError(
+            f"as_of must be a datetime (the stored times are UTC), got {value!r:.80} "
+            f"({type(value).__name__}); e.g. as_of=datetime(2024, 5, 1, 12, 0), or "
+            "store.load(...)[i].created_at of an event you saw."
+        )
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _check_snapshot_row(row: dict[str, Any]) -> None:
+    for name in ("entity_type", "entity_id", "snapshot_type"):
+        _check_id(name, row.get(name))
+    _check_count("entity_version", row.get("entity_version"))
+    _check_count("snapshot_version", row.get("snapshot_version", 1))
+    _check_json("snapshot_json", row.get("snapshot_json"))
 
 
 def _check_json(name: str, text: object) -> None:
@@ -958,6 +1289,16 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         published,
         triggering_event,
     ) = row
+    try:
+        event = events_module.deserialize(event_type, schema_version, event_data)
+        meta = EventMetadata.from_dict(json.loads(metadata) if metadata else None)
+    except Exception as exc:
+        exc.add_note(
+            f"(the row at position {position}: {entity_type} {entity_id!r} v{entity_version}, "
+            f"{event_type} v{schema_version}; relays and projectors read with "
+            "quarantine_as=... and set such rows aside)"
+        )
+        raise
     return StoredEvent(
         position=position,
         event_id=event_id,
@@ -966,9 +1307,26 @@ def _stored_event(row: tuple[Any, ...]) -> StoredEvent:
         entity_version=entity_version,
         event_type=event_type,
         schema_version=schema_version,
-        event=events_module.deserialize(event_type, schema_version, event_data),
-        metadata=EventMetadata.from_dict(json.loads(metadata) if metadata else None),
+        event=event,
+        metadata=meta,
         created_at=created_at,
         published=published,
         triggering_event=triggering_event,
+    )
+
+
+def _quarantined(reader: str, row: tuple[Any, ...], exc: Exception) -> QuarantinedEvent:
+    """The quarantine record of a row that failed to decode with ``exc``."""
+    position, event_id, entity_type, entity_id, version, event_type, schema_version = row[:7]
+    return QuarantinedEvent(
+        reader=reader,
+        position=position,
+        event_id=event_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        entity_version=version,
+        event_type=event_type,
+        schema_version=schema_version,
+        error=type(exc).__name__,
+        reason=str(exc),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import duckdb
 import pytest
@@ -289,3 +289,45 @@ def test_a_large_unit_of_work_goes_in_as_one_columnar_batch(store: EventStore) -
             uow.append("BankAccount", "fresh", [AccountOpened("cy", 0), *many], 0)
             uow.append("BankAccount", "small", [AccountOpened("bob", 1)], 0)  # exists
     assert store.head("BankAccount", "fresh") == 0
+
+
+def test_as_of_with_a_time_zone_is_read_as_that_moment_in_utc() -> None:
+    """Stored times are naive UTC; an aware as_of means the same instant, not local time."""
+    store = EventStore(clock=eslab.FixedClock(datetime(2024, 1, 1, 12, 0), timedelta(hours=1)))
+    store.append("BankAccount", "a", [AccountOpened("ann", 0)], 0)  # 12:00 UTC
+    store.append("BankAccount", "a", [MoneyDeposited(5)], 1)  # 13:00 UTC
+    seoul = timezone(timedelta(hours=9))
+    at_1230_utc = datetime(2024, 1, 1, 21, 30, tzinfo=seoul)
+    assert [e.entity_version for e in store.load("BankAccount", "a", as_of=at_1230_utc)] == [1]
+    naive = datetime(2024, 1, 1, 12, 30)
+    assert store.load("BankAccount", "a", as_of=naive) == store.load(
+        "BankAccount", "a", as_of=naive.replace(tzinfo=UTC)
+    )
+
+
+def test_a_closed_store_says_so() -> None:
+    store = EventStore()
+    assert not store.closed
+    store.close()
+    assert store.closed
+    with pytest.raises(eslab.StoreClosedError, match="closed"):
+        store.last_position()
+
+
+OWN_SQL_OR_NO_DATABASE = {"sql", "cursor", "prepare", "unit_of_work", "close", "closed"}
+
+
+def test_every_public_store_method_turns_duckdb_errors_into_eslab_errors() -> None:
+    """A new public method must be @_guarded too (or be listed above with the reason)."""
+    public = {
+        name: member
+        for name, member in vars(EventStore).items()
+        if not name.startswith("_") and callable(member)
+    }
+    unguarded = sorted(
+        name
+        for name, method in public.items()
+        if name not in OWN_SQL_OR_NO_DATABASE and not hasattr(method, "__wrapped__")
+    )
+    assert unguarded == []
+    assert {"append", "commit", "load", "read_all", "quarantined"} <= set(public)

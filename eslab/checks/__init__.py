@@ -8,6 +8,7 @@ notebook and is truthy only when the answer is right.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,12 @@ def passed(message: str = "Correct.") -> CheckResult:
 
 
 def hint(message: str) -> CheckResult:
-    """A failing verdict with a hint (about the concept, never the answer)."""
-    return CheckResult(False, message)
+    """A failing verdict with a hint (about the concept, never the answer).
+
+    An error text quoted inside a sentence often brings its own full stop; the doubled
+    ".." that would leave is written as one.
+    """
+    return CheckResult(False, re.sub(r"(?<!\.)\.\.(?=\s|$)", ".", message))
 
 
 def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:

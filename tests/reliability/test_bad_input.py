@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,19 @@ from eslab import (
     Event,
     EventMetadata,
     EventStore,
+    FieldTypeError,
     FixedClock,
     InvalidEventsError,
     InvalidIdError,
+    NotAStoreError,
     ReadOnlyStoreError,
     SeededIds,
     SerializationError,
     SnapshotError,
+    StoreClosedError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
     StreamExistsError,
     UnitOfWork,
     UnknownCommandError,
@@ -67,6 +74,14 @@ class BadInputV3(Event):
 
     schema_version = 3
     amount: int
+
+
+@dataclass(frozen=True)
+class BadInputLent(Event):
+    """A lending event with declared types (issue 14's LendBook)."""
+
+    member_id: str
+    due: date
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +147,8 @@ def _raw_event(
 
 
 def make_store(kind: str, tmp_path: Path) -> EventStore:
-    """A populated store: in memory, a read-only file, or a legacy file (VARCHAR payloads)."""
+    """A populated store: in memory, a file (read-write or read-only), or a legacy file
+    (VARCHAR payloads)."""
     options: dict[str, Any] = {"clock": FixedClock(), "id_factory": SeededIds(7)}
     if kind == "memory":
         store = EventStore(**options)
@@ -146,7 +162,7 @@ def make_store(kind: str, tmp_path: Path) -> EventStore:
             con.execute(legacy)
     with EventStore(path, **options) as store:
         _populate(store)
-    return EventStore(path, read_only=(kind == "read_only"), **options)
+    return EventStore(path, read_only=(kind == "read_only"), **options)  # file / read_only
 
 
 def fingerprint(store: EventStore) -> dict[str, Any]:
@@ -188,6 +204,10 @@ def deposit(version: int, entity_id: str = "acc-1", **kw: Any) -> Callable[[Even
 
 def bag(value: Any) -> Callable[[EventStore], int]:
     return lambda s: s.append(ACC, "acc-1", [BadInputBag(value)], 2)
+
+
+def deposit_event(event: Event) -> Callable[[EventStore], int]:
+    return lambda s: s.append(ACC, "acc-1", [event], 2)
 
 
 def events(value: Any) -> Callable[[EventStore], int]:
@@ -259,6 +279,40 @@ def load(entity_id: str) -> Callable[[EventStore], object]:
     return lambda s: s.load(ACC, entity_id)
 
 
+def lent(member_id: Any, due: Any) -> Callable[[EventStore], int]:
+    return lambda s: s.append(ACC, "acc-1", [BadInputLent(member_id, due)], 2)
+
+
+def uow_with_a_mistyped_event(store: EventStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.append(ACC, "acc-2", [MoneyDeposited(1)], 1)  # fine on its own
+        uow.append(ACC, "acc-1", [MoneyDeposited("5")], 2)
+
+
+def second_store(store: EventStore, **kw: Any) -> EventStore:
+    """Another EventStore on the same file, in this process."""
+    assert store.path is not None
+    return EventStore(store.path, **kw)
+
+
+def closed_copy(store: EventStore) -> EventStore:
+    other = second_store(store)
+    other.close()
+    return other
+
+
+def open_junk(store: EventStore) -> EventStore:
+    assert store.path is not None
+    junk = store.path.with_name("notes.duckdb")
+    junk.write_text("not a database, just notes\n" * 200)
+    return EventStore(junk)
+
+
+def open_missing(store: EventStore) -> EventStore:
+    assert store.path is not None
+    return EventStore(store.path.with_name("missing.duckdb"), read_only=True)
+
+
 RO = ("read-only", "EventStore(path)")
 MISMATCH = ("does not match the class", "upcaster")
 
@@ -282,7 +336,7 @@ CASES = [
     Case("json_missing_a_field", load("raw-5"), SerializationError,
          MISMATCH + ("amount",), raw("raw-5", "MoneyDeposited", "{}")),
     Case("json_that_is_not_an_object", load("raw-6"), SerializationError,
-         MISMATCH, raw("raw-6", "MoneyDeposited", "[1, 2]")),
+         ("JSON object", "JSON array"), raw("raw-6", "MoneyDeposited", "[1, 2]")),
     Case("missing_upcaster_step", load("raw-v3"), UpcastError,
          ("No upcaster", "BadInputV3", "v2", "@upcaster('BadInputV3', from_version=2)"),
          raw("raw-v3", "BadInputV3", '{"amount": 1}', 1)),
@@ -300,17 +354,32 @@ CASES = [
                                    '{"owner": 1, "balance": "x"}')),
     # payloads JSON cannot hold
     Case("payload_not_json_serialisable", bag(object()), SerializationError,
-         ("$.data", "builtins.object", "cannot store as JSON")),
-    Case("payload_complex_number", bag(1j), SerializationError, ("$.data", "complex")),
+         ("BadInputBag.data", "builtins.object", "cannot store as JSON")),
+    Case("payload_complex_number", bag(1j), SerializationError, ("BadInputBag.data", "complex")),
     Case("payload_nested_deep", bag([1, {"k": {1, object()}}]), SerializationError,
-         ("$.data[1].k",)),
-    Case("nan_float", bag(math.nan), SerializationError, ("$.data", "NaN", "None")),
+         ("BadInputBag.data[1].k",)),
+    Case("nan_float", bag(math.nan), SerializationError, ("BadInputBag.data", "NaN", "None")),
     Case("dict_with_non_str_keys", bag({1: "a"}), SerializationError,
          ("key of type int", "str")),
     Case("huge_payload", bag("x" * (MAX_EVENT_BYTES + 1)), SerializationError,
          (f"{MAX_EVENT_BYTES:,}", "Store big blobs elsewhere")),
     Case("metadata_not_event_metadata", deposit(2, metadata={"correlation_id": "c"}),
          SerializationError, ("eslab.EventMetadata", "dict")),
+    # payloads that JSON could hold, but not as the types the event class declares
+    Case("mistyped_event_int_for_str", lent(123, date(2024, 1, 1)), FieldTypeError,
+         ("BadInputLent.member_id", "`str`", "an int (123)", "str(123)")),
+    Case("mistyped_event_str_for_date", lent("m-1", "2024-01-01"), FieldTypeError,
+         ("BadInputLent.due", "`date`", "a str", "date.fromisoformat('2024-01-01')")),
+    Case("mistyped_event_datetime_for_date", lent("m-1", datetime(2024, 1, 1, 9)),
+         FieldTypeError, ("BadInputLent.due", "`date`", "datetime")),
+    Case("mistyped_event_none_for_date", lent("m-1", None), FieldTypeError,
+         ("BadInputLent.due", "None", "`date | None`")),
+    Case("mistyped_event_str_for_int", deposit_event(MoneyDeposited("5")), FieldTypeError,
+         ("MoneyDeposited.amount", "`int`", "int('5')")),
+    Case("mistyped_event_bool_for_int", deposit_event(MoneyDeposited(True)), FieldTypeError,
+         ("MoneyDeposited.amount", "`int`", "bool")),
+    Case("mistyped_event_in_a_unit_of_work", uow_with_a_mistyped_event, FieldTypeError,
+         ("MoneyDeposited.amount",)),
     # what is passed as "events"
     Case("empty_event_list", events([]), InvalidEventsError, ("non-empty list", "acc-1")),
     Case("single_event_not_in_a_list", events(MoneyDeposited(1)), InvalidEventsError,
@@ -405,6 +474,31 @@ CASES = [
     Case("read_only_mark_published", lambda s: s.mark_published([1]), ReadOnlyStoreError, RO,
          kind="read_only"),
     Case("read_only_bulk_insert", bulk(), ReadOnlyStoreError, RO, kind="read_only"),
+    # what DuckDB used to raise raw: eslab errors that say what to do
+    Case("load_up_to_version_str", lambda s: s.load(ACC, "acc-1", up_to_version="2"),
+         BadInputError, ("up_to_version", "'2'")),
+    Case("load_as_of_date", lambda s: s.load_events(ACC, "acc-1", as_of=date(2024, 1, 1)),
+         BadInputError, ("as_of", "datetime", "date")),
+    Case("read_only_while_open_read_write", lambda s: second_store(s, read_only=True),
+         StoreLockedError, ("already has", "open read-write", "close"), kind="file"),
+    Case("read_write_while_open_read_only", lambda s: second_store(s),
+         StoreLockedError, ("already has", "open read-only"), kind="read_only"),
+    Case("file_that_is_not_a_database", open_junk, NotAStoreError,
+         ("notes.duckdb", "not a DuckDB database", "new path"), kind="file"),
+    Case("read_only_store_file_missing", open_missing, StoreNotFoundError,
+         ("missing.duckdb", "no store file", "EventStore(path)"), kind="file"),
+    Case("append_on_a_closed_store", lambda s: deposit(2)(closed_copy(s)), StoreClosedError,
+         ("is closed", "Open it again"), kind="file"),
+    Case("load_on_a_closed_store", lambda s: closed_copy(s).load(ACC, "acc-1"),
+         StoreClosedError, ("is closed",), kind="file"),
+    Case("find_on_a_closed_store", lambda s: repo(closed_copy(s)).find("acc-1"),
+         StoreClosedError, ("is closed",), kind="file"),
+    Case("sql_on_a_closed_store", lambda s: closed_copy(s).sql("SELECT 1"),
+         StoreClosedError, ("is closed",), kind="file"),
+    Case("unit_of_work_on_a_closed_store", lambda s: uow_conflict(closed_copy(s)),
+         StoreClosedError, ("is closed",), kind="file"),
+    Case("checkpoint_on_a_closed_store", lambda s: closed_copy(s).save_checkpoint("p", 1),
+         StoreClosedError, ("is closed",), kind="file"),
 ]
 # fmt: on
 BAD_INPUT_CASES = len(CASES) + 1  # + the full-disk test below
@@ -427,6 +521,11 @@ def store_for(tmp_path: Path) -> Iterator[Callable[[str], EventStore]]:
 def test_the_table_is_big_enough() -> None:
     assert len(CASES) >= 25
     assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_the_readme_names_this_many_cases() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"**Bad input** — {BAD_INPUT_CASES} cases" in readme
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -467,9 +566,41 @@ def test_snapshot_of_an_unknown_class_version_is_skipped_not_used(
 
 
 def test_read_only_store_file_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(EntityNotFoundError, match="must exist: create it read-write first"):
+    with pytest.raises(StoreNotFoundError, match="must already exist") as info:
         EventStore(tmp_path / "nothing-here.duckdb", read_only=True)
+    assert isinstance(info.value, FileNotFoundError)  # what Python code catches for files
     assert not (tmp_path / "nothing-here.duckdb").exists()
+
+
+# was: a DuckDB error no check foresaw (here: a table dropped by hand) reached the caller raw
+def test_an_unforeseen_duckdb_error_becomes_a_store_error_with_its_cause(
+    store_for: Callable[[str], EventStore],
+) -> None:
+    store = store_for("memory")
+    store.sql("DROP TABLE checkpoints")
+    with pytest.raises(StoreError, match="open it once read-write") as info:
+        store.checkpoint("projector")
+    assert isinstance(info.value.__cause__, duckdb.CatalogException)
+
+
+# your own SQL keeps DuckDB's errors (the README says so); a closed store is not your SQL
+def test_own_sql_raises_duckdbs_error(store_for: Callable[[str], EventStore]) -> None:
+    store = store_for("memory")
+    with pytest.raises(duckdb.CatalogException):
+        store.sql("SELECT * FROM no_such_table")
+    store.close()
+    with pytest.raises(StoreClosedError):
+        store.sql("SELECT 1")
+    assert store.closed
+
+
+# was: a mistyped value was written, and update() returned it while find() read another type
+def test_update_returns_what_find_returns(store_for: Callable[[str], EventStore]) -> None:
+    store = store_for("memory")
+    with pytest.raises(FieldTypeError):
+        store.append(ACC, "acc-1", [BadInputLent("m-1", "2024-01-01")], 2)
+    updated = repo(store).update("acc-1", Deposit(5))
+    assert updated == repo(store).find("acc-1")
 
 
 # -- ids that look like SQL: stored verbatim, never executed -----------------------------
@@ -621,6 +752,18 @@ RAW_ERRORS = {
     "read_all_negative_limit": lambda s: s.read_all(limit=-1),
     "lone_surrogate_in_id": lambda s: s.append(ACC, "id-\ud800", [MoneyDeposited(1)], 0),
     "lone_surrogate_in_payload": bag("text-\udc80"),
+    "read_all_up_to_position_str": lambda s: s.read_all(up_to_position="3"),
+    "read_all_event_types_a_str": lambda s: s.read_all(event_types="MoneyDeposited"),
+    "read_all_entity_type_int": lambda s: s.read_all(entity_type=3),
+    "unpublished_limit_str": lambda s: s.unpublished("10"),
+    "mark_published_str": lambda s: s.mark_published(["1"]),
+    "latest_snapshot_version_str": lambda s: s.latest_snapshot(ACC, "acc-2", "1"),
+    "to_dataframe_after_str": lambda s: s.to_dataframe(after_position="0"),
+    "heads_not_pairs": lambda s: s.heads(["acc-1"]),
+    "save_snapshot_version_str": lambda s: s.save_snapshot(ACC, "acc-1", "2", "B", "{}"),
+    "checkpoint_name_int": lambda s: s.checkpoint(7),
+    "in_memory_read_only": lambda s: EventStore(read_only=True),
+    "path_not_a_path": lambda s: EventStore(42),
 }
 
 
