@@ -1,5 +1,6 @@
 """Instructor tools: ``python -m eslab <command>``.
 
+course DEST      copy the notebooks, data/ and the glossary into the folder DEST
 where            where each store lives (file stores; notebooks default to memory)
 reset [NAME]     delete one workshop store, or all of them
 seed             build the workshop datasets into file stores
@@ -16,8 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eslab import workshop
+from eslab.course import course_dir
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = course_dir("notebooks")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    course = sub.add_parser("course", help="copy the course into a folder")
+    course.add_argument("dest", type=Path, help="the folder (made if missing)")
+    course.add_argument(
+        "--solutions", action="store_true", help="also copy the masters (for instructors)"
+    )
     sub.add_parser("where", help="where the stores live")
     reset = sub.add_parser("reset", help="delete workshop stores")
     reset.add_argument("name", nargs="?", help="one store (default: all)")
@@ -42,6 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("glossary", help="print the glossary")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
+
+
+def _course(args: argparse.Namespace) -> int:
+    from eslab.course import copy_course
+
+    copied, kept = copy_course(args.dest, solutions=args.solutions)
+    print(f"Copied {len(copied)} files into {args.dest}.")
+    if kept:
+        print(f"Kept {len(kept)} files that were already there (never overwritten):")
+        print("\n".join(f"  {p}" for p in kept))
+    print(f"Start with: jupyter lab {args.dest}")
+    return 0
 
 
 def _where(args: argparse.Namespace) -> int:
@@ -133,6 +152,7 @@ def _glossary(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "course": _course,
     "where": _where,
     "reset": _reset,
     "seed": _seed,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from eslab import serialization, upcasting
 from eslab.errors import BadInputError, SerializationError, UnknownEventTypeError
@@ -125,7 +125,7 @@ def deserialize(event_type: str, schema_version: int, event_data: str) -> Event:
         if schema_version != cls.schema_version:
             upcasting.raise_missing(event_type, schema_version, cls.schema_version)
     try:
-        return serialization.decode(cls, data)
+        return cast(Event, serialization.decode(cls, data))
     except SerializationError as exc:
         mismatch = exc.__cause__
         if isinstance(mismatch, serialization.Mismatch) and mismatch.path:

@@ -105,9 +105,10 @@ def _called_by_repository_update() -> bool:
     from eslab.aggregate import AggregateRepository
 
     target = AggregateRepository.update_with_result.__code__
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     while frame is not None:
-        if frame.f_code is target and getattr(frame.f_locals.get("self"), "retries", 0):
+        retries: Any = getattr(frame.f_locals.get("self"), "retries", 0)
+        if frame.f_code is target and retries:
             return True
         frame = frame.f_back
     return False

@@ -49,7 +49,7 @@ def exercise_1(poll_once: Any) -> CheckResult:
             "Nothing reached the broker: publish each unpublished event with "
             "broker.publish_event(stored)."
         )
-    if sorted(sent) != ["1", "2", "3"]:
+    if sorted(str(p) for p in sent) != ["1", "2", "3"]:
         return hint(
             "Each unpublished event should be published exactly once by the first "
             "poll (store.unpublished() finds them)."

@@ -114,7 +114,7 @@ def exercise_3(
     if snapshot_every not in candidates:
         return hint(f"Choose one of the candidates {candidates}.")
     fitting = [n for n in candidates if n * ms_per_event <= budget_ms]
-    if snapshot_every * ms_per_event > budget_ms:
+    if int(snapshot_every) * ms_per_event > budget_ms:
         return hint(
             "Too far apart: right before the next snapshot, find() replays about a whole "
             "interval of events, and interval × (time per event) is over the budget."

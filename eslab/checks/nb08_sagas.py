@@ -229,6 +229,8 @@ def exercise_5(definition: Any) -> CheckResult:
     if len(loyalty) != 1:
         return hint(f"Add exactly one step that invokes {LOYALTY_SERVICE!r}.")
     mine = loyalty[0]
+    if mine.command is None:
+        return hint(f"Give the {LOYALTY_SERVICE!r} step a command: .invoke_participant(...).")
     try:
         command = mine.command(data)
         undo = mine.compensation(data) if mine.compensation else None
@@ -268,6 +270,7 @@ def exercise_5(definition: Any) -> CheckResult:
     undone = [
         type(s.compensation(data)).__name__
         for s in definition.compensations_after_failure(authorize.number)
+        if s.compensation is not None
     ]
     return passed(
         f"Right: step {mine.number} is compensatable; if the card fails the orchestrator now "

@@ -230,10 +230,7 @@ class CommitOrderRace:
             ("T2: waits for the append lock", lambda: self._wait(t2)),
             ("relays poll (nothing committed yet)", self._poll_all),
             ("T1: COMMIT (releases the lock)", lambda: self._commit(t1)),
-            (
-                "T2: BEGIN + INSERT (takes the next position)",
-                lambda: (self._begin(t2), self._insert(t2)),
-            ),
+            ("T2: BEGIN + INSERT (takes the next position)", lambda: self._begin_insert(t2)),
             ("T2: COMMIT", lambda: self._commit(t2)),
             ("relays poll again", self._poll_all),
         ]
@@ -246,6 +243,10 @@ class CommitOrderRace:
         t.cursor.execute("BEGIN TRANSACTION")
         t.state = "begun"
         self._note(t, "BEGIN", "transaction started", "BEGIN TRANSACTION")
+
+    def _begin_insert(self, t: Transaction) -> None:
+        self._begin(t)
+        self._insert(t)
 
     def _wait(self, t: Transaction) -> None:
         t.state = "waiting"
@@ -268,7 +269,7 @@ class CommitOrderRace:
                 "schema_version": t.event.schema_version,
                 "now": self.store.clock(),
             },
-        ).fetchone()
+        ).fetchall()[0]
         t.position, t.state = int(row[0]), "inserted"
         self._note(
             t,

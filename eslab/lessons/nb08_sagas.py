@@ -32,9 +32,9 @@ def accounting_route(message: Message) -> tuple[str, object]:
     """``(account id, AuthorizeCard | ReverseAuthorization)`` for an accounting message."""
     payload = message.payload if isinstance(message.payload, dict) else {}
     kind, account = payload.get("kind"), payload.get("account_id")
-    if kind == "authorize" and isinstance(payload.get("cents"), int):
+    if kind == "authorize" and isinstance(account, str) and isinstance(payload.get("cents"), int):
         return account, AuthorizeCard("consumer-1", payload["order_id"], Money(payload["cents"]))
-    if kind == "reverse":
+    if kind == "reverse" and isinstance(account, str):
         return account, ReverseAuthorization(payload["order_id"])
     raise UnknownMessageError(
         f"Message {message.id!r} is not an accounting command: build it with "
