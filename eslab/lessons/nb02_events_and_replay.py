@@ -48,16 +48,19 @@ class ReturnBook:
 
 @dataclass(frozen=True)
 class BookAdded(Event):
+    event_type = "Lesson02BookAdded"  # stored name: notebook 12 (your own library) has a BookAdded
     title: str
 
 
 @dataclass(frozen=True)
 class BookBorrowed(Event):
+    event_type = "Lesson02BookBorrowed"  # stored name: notebook 12 (your own library) has a BookBorrowed
     member: str
 
 
 @dataclass(frozen=True)
 class BookReturned(Event):
+    event_type = "Lesson02BookReturned"  # stored name: notebook 12 (your own library) has a BookReturned
     member: str
 
 

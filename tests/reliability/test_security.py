@@ -89,6 +89,8 @@ eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[0]
     only '?' placeholders joined onto a constant INSERT; the values are bound parameters
 eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[-1]
     only '?' placeholders joined onto a constant INSERT; the values are bound parameters
+eslab/checks/nb09_queries_and_projections.py | _run_query | query
+    the learner's own SQL (the exercise's answer), run on stores the check made for it
 """
 ALLOWED: dict[tuple[str, str, str], str] = {
     tuple(where.split(" | ")): reason.strip()  # type: ignore[misc]
