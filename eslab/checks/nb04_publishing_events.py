@@ -119,6 +119,6 @@ def exercise_2(safe_checkpoint: Any) -> CheckResult:
             "checkpoint + 1 while the next position is visible."
         )
     return passed(
-        "Never move past a gap: that is what keeps a tailer from skipping a late "
-        "commit (eslab's tailer also waits, with a timeout, for failed inserts)."
+        "Never move past a gap: that is what keeps a position poller from skipping a late "
+        "commit (eslab's PositionPoller also waits, with a timeout, for failed inserts)."
     )
