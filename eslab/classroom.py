@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from eslab.errors import EslabError
-from eslab.pgcluster import PgCluster
+from eslab.pgcluster import DATABASE, PgCluster
 
 LEARNER = "learner"
 STATE_FILE = "classroom.json"
@@ -61,7 +61,9 @@ class Classroom:
     @property
     def cluster(self) -> PgCluster:
         """The PostgreSQL cluster under the classroom folder."""
-        return PgCluster(self.directory / "cluster", port=self.port, host=self.host, settings=SETTINGS)
+        return PgCluster(
+            self.directory / "cluster", port=self.port, host=self.host, settings=SETTINGS
+        )
 
     def start(self) -> str:
         """Start (creating on first use) the cluster, schema and learner role; return the URL."""
@@ -128,7 +130,9 @@ class Classroom:
 
     def _save_state(self) -> None:
         path = self.directory / STATE_FILE
-        path.write_text(json.dumps({"host": self.host, "port": self.port, "password": self.password}))
+        path.write_text(
+            json.dumps({"host": self.host, "port": self.port, "password": self.password})
+        )
         os.chmod(path, 0o600)
 
     @staticmethod
@@ -176,7 +180,7 @@ class Classroom:
 def _allow_lan_learners(cluster: PgCluster) -> None:
     """Let the learner role connect from other machines, with its password."""
     hba = cluster.data_dir / "pg_hba.conf"
-    line = f"host {cluster.DATABASE if hasattr(cluster, 'DATABASE') else 'eslab'} {LEARNER} all scram-sha-256\n"
+    line = f"host {DATABASE} {LEARNER} all scram-sha-256\n"
     text = hba.read_text()
     if line not in text:
         hba.write_text(text + line)

@@ -15,6 +15,13 @@ import psycopg
 import pytest
 
 from eslab.errors import BadInputError
+from eslab.lessons.nb04_log_tailing import (
+    architecture_figure,
+    find_postgres,
+    insert_order,
+    load_recording,
+    run_wal_race,
+)
 from eslab.log_tailing import (
     ForgottenSlotWarning,
     LogTailingError,
@@ -25,14 +32,14 @@ from eslab.log_tailing import (
 )
 from eslab.messaging import MessageBroker
 from eslab.pgcluster import PgCluster
-from tests.pg_events import create_events_table, insert_order
+from eslab.store import EventStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::eslab.log_tailing.ForgottenSlotWarning")
 
 
 @pytest.fixture
 def url(pg_cluster: PgCluster) -> str:
-    create_events_table(pg_cluster.url())
+    EventStore(pg_cluster.url()).close()  # the engine creates the tables
     return pg_cluster.url()
 
 
@@ -227,3 +234,33 @@ def test_sigkill_the_tailer_at_a_random_point_then_restart_publishes_everything(
             admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
     published = [int(line) for line in out.read_text().split()]
     assert set(committed) <= set(published), "a committed event was never published"
+
+
+def test_the_notebook_race_on_postgresql_naive_poller_skips_wal_tailer_delivers_both(
+    url: str,
+) -> None:
+    result = run_wal_race(url, tag="test_race")
+    assert result.naive_skipped == [result.low]
+    assert result.wal_order == [result.high, result.low]  # commit order, not position order
+    assert result.consumers["order-history"] == [result.high, result.low]
+    kinds = result.log_table()["kind"].tolist()
+    assert kinds == ["BEGIN", "INSERT", "COMMIT"] * 2
+    assert "wal_test_race" not in replication_slots(url)["slot_name"].tolist()  # dropped
+
+
+def test_without_postgresql_the_shipped_recording_tells_the_same_story() -> None:
+    recorded = load_recording()
+    assert recorded.source == "recorded"
+    assert recorded.naive_skipped == [recorded.low] and recorded.wal_order == [
+        recorded.high,
+        recorded.low,
+    ]
+    figure = architecture_figure(recorded)
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert "CDC: WAL tailer" in texts and any("order-history" in t for t in texts)
+
+
+def test_find_postgres_prefers_eslab_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESLAB_STORE", "postgresql://learner:pw@127.0.0.1:5999/eslab")
+    found = find_postgres()
+    assert found.url == "postgresql://learner:pw@127.0.0.1:5999/eslab" and found.cluster is None

@@ -26,9 +26,9 @@ from eslab.messaging import Message, MessageBroker
 from eslab.publishing import (
     NaivePositionPoller,
     PollingPublisher,
+    PositionPoller,
     Relay,
     RelayAction,
-    PositionPoller,
 )
 from eslab.store import EventStore
 
