@@ -36,6 +36,7 @@ APPEND_ONLY = ("events",)
 """Tables a learner may read and append to, but not change (except the ``published`` flag)."""
 UPDATABLE = ("checkpoints", "snapshots", "processed_messages", "quarantine")
 """Tables the store's readers update in place (checkpoints, dedup records, quarantine)."""
+LOCAL = ("127.0.0.1", "localhost")
 SETTINGS = {"max_replication_slots": "64", "max_wal_senders": "64", "max_connections": "200"}
 
 
@@ -48,28 +49,29 @@ class Classroom:
     """The classroom cluster in ``directory`` and its learner role."""
 
     directory: Path
-    host: str = "127.0.0.1"
+    host: str | None = None
     port: int = 0
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         state = self._state()
-        self.host = state.get("host", self.host)
-        self.port = int(state.get("port", self.port))
+        self.host = self.host or state.get("host") or "127.0.0.1"
+        self.port = self.port or int(state.get("port", 0))
         self.password: str = state.get("password") or secrets.token_urlsafe(12)
 
     @property
     def cluster(self) -> PgCluster:
         """The PostgreSQL cluster under the classroom folder."""
-        return PgCluster(
-            self.directory / "cluster", port=self.port, host=self.host, settings=SETTINGS
-        )
+        settings = dict(SETTINGS)
+        if self.host not in LOCAL:  # the instructor's tools keep using 127.0.0.1
+            settings["listen_addresses"] = f"127.0.0.1,{self.host}"
+        return PgCluster(self.directory / "cluster", port=self.port, settings=settings)
 
     def start(self) -> str:
         """Start (creating on first use) the cluster, schema and learner role; return the URL."""
         cluster = self.cluster.start()
         self.port = cluster.port
-        if self.host not in ("127.0.0.1", "localhost"):
+        if self.host not in LOCAL:
             _allow_lan_learners(cluster)
         self._create_schema(cluster.url())
         self._grant_learner(cluster.url())
@@ -91,7 +93,7 @@ class Classroom:
                 f"No classroom in {self.directory}: run `python -m eslab classroom start "
                 f"--dir {self.directory}` first."
             )
-        return self.cluster.url(LEARNER, self.password)
+        return f"postgresql://{LEARNER}:{self.password}@{self.host}:{self.port}/{DATABASE}"
 
     def status(self) -> dict[str, Any]:
         """Running or not, the learner URL, events stored, replication slots and their WAL."""
