@@ -19,7 +19,7 @@ import html
 import ipywidgets as w
 
 from eslab.lessons.nb04_publishing_events import CommitOrderRace
-from eslab.publishing import Relay, PositionPoller
+from eslab.publishing import PositionPoller, Relay
 from eslab.widgets.base import Lab, control, html_table
 
 RACE, SERIALISED = "race (no lock)", "serialised appends"
