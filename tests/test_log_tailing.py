@@ -264,3 +264,15 @@ def test_find_postgres_prefers_eslab_store(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("ESLAB_STORE", "postgresql://learner:pw@127.0.0.1:5999/eslab")
     found = find_postgres()
     assert found.url == "postgresql://learner:pw@127.0.0.1:5999/eslab" and found.cluster is None
+
+
+def test_a_throwaway_cluster_is_started_once_and_stopped_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ESLAB_STORE", raising=False)
+    first = find_postgres()
+    assert first.cluster is not None and first.cluster.running()
+    assert find_postgres() is first  # a re-run cell reuses it
+    folder = first.cluster.directory.parent
+    first.stop()
+    assert not folder.exists() and find_postgres(start=False).url is None

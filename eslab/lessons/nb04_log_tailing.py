@@ -16,6 +16,7 @@ folder if the server binaries are installed, else nothing — then the notebook 
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import json
 import os
@@ -31,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import psycopg
 from matplotlib.figure import Figure
@@ -77,20 +77,35 @@ class Postgres:
 
     def stop(self) -> None:
         """Stop and delete a throwaway cluster (a shared store is left alone)."""
+        global _throwaway
         if self.cluster is not None:
+            _throwaway = None
             self.cluster.destroy()
             shutil.rmtree(self.cluster.directory.parent, ignore_errors=True)
             self.cluster = None
 
 
+_throwaway: Postgres | None = None
+"""The throwaway cluster this process started (re-running a cell reuses it)."""
+
+
 def find_postgres(start: bool = True) -> Postgres:
-    """``ESLAB_STORE`` if it names PostgreSQL, else a throwaway cluster, else none."""
+    """``ESLAB_STORE`` if it names PostgreSQL, else a throwaway cluster, else none.
+
+    The throwaway cluster is started once per process and stopped by
+    :meth:`Postgres.stop` or, at the latest, when the process (the kernel) exits.
+    """
+    global _throwaway
     url = os.environ.get("ESLAB_STORE", "")
     if url.startswith(("postgresql://", "postgres://")):
         return Postgres(url, None, "ESLAB_STORE (shared store)")
+    if _throwaway is not None:
+        return _throwaway
     if start and find_bin_dir() is not None:
         cluster = PgCluster(Path(tempfile.mkdtemp(prefix="eslab-nb04-")) / "pg").start()
-        return Postgres(cluster.url(), cluster, "a throwaway cluster in a temp folder")
+        _throwaway = Postgres(cluster.url(), cluster, "a throwaway cluster in a temp folder")
+        atexit.register(_throwaway.stop)
+        return _throwaway
     return Postgres(None)
 
 
@@ -217,6 +232,19 @@ def run_wal_race(url: str, tag: str | None = None) -> WalRaceResult:
         store.close()
 
 
+def side_by_side(result: WalRaceResult) -> str:
+    """HTML: the race's ``events`` rows (position order) beside the WAL (commit order)."""
+    events = result.events_table().to_html(index=False)
+    log = result.log_table()[["lsn", "xid", "kind", "data"]].copy()
+    log["data"] = log["data"].str.slice(0, 90) + "…"
+    return (
+        "<div style='display:flex;gap:1.5em;align-items:flex-start'>"
+        f"<div><b>events table (position order)</b>{events}</div>"
+        f"<div><b>decoded WAL, slot {result.slot!r} (commit order)</b>"
+        f"{log.to_html(index=False)}</div></div>"
+    )
+
+
 def record(path: Path = RECORDING) -> WalRaceResult:
     """Run the race on a throwaway cluster and save it as the shipped recording."""
     postgres = find_postgres()
@@ -240,7 +268,8 @@ def load_recording(path: Path = RECORDING) -> WalRaceResult:
 
 def architecture_figure(result: WalRaceResult) -> Figure:
     """The book's picture drawn from the run: event store → CDC → broker → consumers."""
-    fig, ax = plt.subplots(figsize=(10, 2.6))
+    fig = Figure(figsize=(10, 2.6), layout="constrained")
+    ax = fig.add_subplot()
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 2.6)
     ax.axis("off")
@@ -288,7 +317,6 @@ def architecture_figure(result: WalRaceResult) -> Figure:
         )
         ax.text(x0 + 0.15, 2.4, label, ha="center", fontsize=7.5, color="#333")
     ax.set_title(f"Transaction log tailing, as it ran ({result.source})", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
