@@ -145,7 +145,7 @@ class PostgresEngine:
     # -- statements ---------------------------------------------------------------------
 
     def execute(
-        self, cur: psycopg.Cursor[Any], sql: str, params: dict[str, Any] | list[Any] | None
+        self, sql: str, params: dict[str, Any] | list[Any] | None, cur: psycopg.Cursor[Any]
     ) -> psycopg.Cursor[Any]:
         text = translate(sql, isinstance(params, dict))
         if "INSERT OR " in text:
