@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from eslab import events as events_module
-from eslab.domain.order import Address, LineItem, Money, OrderCreated
+from eslab.lessons.nb04_publishing_events import sample_order
 from eslab.log_tailing import ForgottenSlotWarning, WalTailer, log_frame
 from eslab.messaging import MessageBroker
 from eslab.pgcluster import PgCluster, find_bin_dir
@@ -109,17 +109,9 @@ def find_postgres(start: bool = True) -> Postgres:
     return Postgres(None)
 
 
-def order_created(n: int) -> OrderCreated:
-    """A small OrderCreated event for order ``n``."""
-    item = LineItem(f"item-{n}", ["Margherita", "Pad Thai", "Ramen"][n % 3], 1, Money(950))
-    return OrderCreated(
-        f"consumer-{n}", "restaurant-1", [item], item.total, Address("1 Main St", "Oakland", "1")
-    )
-
-
 def insert_order(connection: psycopg.Connection[Any], entity_id: str, n: int) -> int:
     """INSERT one OrderCreated for ``entity_id`` in the connection's open transaction."""
-    event = order_created(n)
+    event = sample_order(n)
     row = connection.execute(
         INSERT_ONE,
         (
