@@ -25,17 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from eslab.errors import EslabError
 from eslab.pgcluster import DATABASE, PgCluster
 
 LEARNER = "learner"
 STATE_FILE = "classroom.json"
-APPEND_ONLY = ("events",)
-"""Tables a learner may read and append to, but not change (except the ``published`` flag)."""
-UPDATABLE = ("checkpoints", "snapshots", "processed_messages", "quarantine")
-"""Tables the store's readers update in place (checkpoints, dedup records, quarantine)."""
+CREATE_LEARNER = "CREATE ROLE learner LOGIN REPLICATION"
+SET_PASSWORD = "ALTER ROLE learner PASSWORD %s"
+GRANTS = """
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO learner;
+GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO learner;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO learner;
+GRANT UPDATE (published) ON events TO learner;
+GRANT UPDATE, DELETE ON checkpoints, snapshots, processed_messages, quarantine TO learner;
+"""
+"""What the learner role may do: read and append; update only the flags readers keep."""
+RESET = "TRUNCATE events, snapshots, processed_messages, checkpoints, quarantine RESTART IDENTITY"
 LOCAL = ("127.0.0.1", "localhost")
 SETTINGS = {"max_replication_slots": "64", "max_wal_senders": "64", "max_connections": "200"}
 
@@ -114,15 +121,7 @@ class Classroom:
         with psycopg.connect(self.cluster.url(), autocommit=True) as connection:
             for (slot,) in connection.execute("SELECT slot_name FROM pg_replication_slots"):
                 connection.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-            tables = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                )
-            ]
-            if tables:
-                names = sql.SQL(", ").join(sql.Identifier(t) for t in tables)
-                connection.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(names))
+            connection.execute(RESET)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -144,39 +143,16 @@ class Classroom:
         EventStore(url).close()
 
     def _grant_learner(self, url: str) -> None:
-        role = sql.Identifier(LEARNER)
         with psycopg.connect(url, autocommit=True) as connection:
             exists = connection.execute(
                 "SELECT 1 FROM pg_roles WHERE rolname = %s", (LEARNER,)
             ).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            connection.execute(
-                sql.SQL(verb + " ROLE {} LOGIN REPLICATION PASSWORD {}").format(
-                    role, sql.Literal(self.password)
-                )
-            )
-            connection.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-            connection.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
-            connection.execute(
-                sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {}").format(role)
-            )
-            connection.execute(
-                sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role)
-            )
-            connection.execute(sql.SQL("GRANT UPDATE (published) ON events TO {}").format(role))
-            present = {
-                row[0]
-                for row in connection.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                )
-            }
-            for table in UPDATABLE:
-                if table in present:
-                    connection.execute(
-                        sql.SQL("GRANT UPDATE, DELETE ON {} TO {}").format(
-                            sql.Identifier(table), role
-                        )
-                    )
+            if not exists:
+                connection.execute(CREATE_LEARNER)
+            # A role's password cannot be a server-side parameter: psycopg's client-side
+            # cursor quotes it as a literal.
+            psycopg.ClientCursor(connection).execute(SET_PASSWORD, (self.password,))
+            connection.execute(GRANTS)
 
 
 def _allow_lan_learners(cluster: PgCluster) -> None:

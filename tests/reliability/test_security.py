@@ -97,6 +97,8 @@ eslab/lessons/nb09_queries_and_projections.py | orders_from_read_model | sql
     the constant ORDERS_FROM_READ_MODEL_SQL; table checked against two constants
 eslab/shredding.py | find_plaintext | sql
     table/column names from DuckDB's catalog, quoted by _quote (" doubled)
+eslab/log_tailing.py | WalTailer._sql | query
+    the tailer's private executor: callers pass PEEK, ADVANCE or literals; values as params
 """
 ALLOWED: dict[tuple[str, str, str], str] = {
     tuple(where.split(" | ")): reason.strip()  # type: ignore[misc]
