@@ -7,6 +7,8 @@ seed             build the workshop datasets into file stores
 check NOTEBOOK   run a notebook headless and print its self-check results
 student-copies   regenerate the learner notebooks from notebooks/solutions/
 glossary         print the Korean ↔ English glossary (Markdown)
+classroom start|stop|status|url|reset
+                 a shared PostgreSQL store for the whole class (see WORKSHOP.md)
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--timeout", type=int, default=300)
     sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
     sub.add_parser("glossary", help="print the glossary")
+    classroom = sub.add_parser("classroom", help="a shared PostgreSQL store for the class")
+    classroom.add_argument("action", choices=["start", "stop", "status", "url", "reset"])
+    classroom.add_argument(
+        "--dir", default="eslab-classroom", help="the cluster's folder (default ./eslab-classroom)"
+    )
+    classroom.add_argument(
+        "--host",
+        default=None,
+        help="address to listen on (default 127.0.0.1; a LAN address for other machines)",
+    )
+    classroom.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -151,6 +164,41 @@ def _glossary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classroom(args: argparse.Namespace) -> int:
+    from eslab.classroom import Classroom
+    from eslab.errors import EslabError
+
+    room = Classroom(Path(args.dir), host=args.host, port=args.port)
+    try:
+        if args.action == "start":
+            url = room.start()
+            print(f"Classroom store running in {room.directory} on {room.host}:{room.port}.")
+            print("Learners set this before starting JupyterLab (share it, never commit it):")
+            print(f"  ESLAB_STORE={url}")
+        elif args.action == "url":
+            print(f"ESLAB_STORE={room.url()}")
+        elif args.action == "stop":
+            room.stop()
+            print(f"Stopped the classroom store in {room.directory} (data kept).")
+        elif args.action == "reset":
+            room.reset()
+            print("Emptied every table and dropped every replication slot.")
+        else:
+            info = room.status()
+            if not info["running"]:
+                print(f"No classroom store running in {room.directory}.")
+                return 1
+            print(f"Running: {info['url']}\n  events: {info['events']}")
+            for slot, retained in info["slots"]:
+                print(f"  replication slot {slot}: keeps {retained or 0:,} bytes of WAL")
+            if info["slots"]:
+                print("  (a slot nobody reads keeps WAL on disk: `classroom reset` drops them)")
+    except EslabError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 COMMANDS = {
     "course": _course,
     "where": _where,
@@ -159,6 +207,7 @@ COMMANDS = {
     "check": _check,
     "student-copies": _student_copies,
     "glossary": _glossary,
+    "classroom": _classroom,
 }
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ TERMS: list[Term] = [
         "후행 트랜잭션이 커밋된다",
         "the later transaction commits (first)",
         "04",
-        "a lower position committing late makes a naive tailer skip an event",
+        "a lower position committing late makes a naive poller skip an event",
     ),
     Term("체크포인트", "checkpoint", "04", "the position a reader of the log has reached", False),
     Term(

@@ -5,14 +5,24 @@ real-browser harness in ``tests/browser/`` (each with its own conftest). Fixture
 the unit tests (e.g. an in-memory ``store``) belong here.
 """
 
+import itertools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
+from eslab import EventStore
 from eslab.pgcluster import INSTALL_HINT, PgCluster, find_bin_dir
+
+ENGINES = ["duckdb", "postgres"]
+"""The engines the store's tests run on (the ``engine`` fixture's parameters)."""
+
+StoreFactory = Callable[..., EventStore]
+_schemas = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +43,52 @@ def pg_cluster() -> Iterator[PgCluster]:
             yield cluster
         finally:
             cluster.destroy()
+
+
+def fresh_schema_url(cluster: PgCluster) -> str:
+    """A URL to ``cluster`` in a new, empty schema (``search_path`` points at it).
+
+    A schema is far cheaper than a database per test, and isolates as well: the store's
+    tables are made in it.
+    """
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{cluster.url()}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A URL to the session's cluster, in a fresh, empty schema of this test's own."""
+    return fresh_schema_url(pg_cluster)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a store test runs on: each such test runs once per engine."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(engine: str, request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
+    """Make stores on this test's engine: memory (DuckDB) or a fresh schema (PostgreSQL).
+
+    On PostgreSQL every store made shares the test's schema (like processes sharing a
+    server), unless ``fresh=True`` (a new, empty store, as ``EventStore()`` is on
+    DuckDB). All are closed at the end.
+    """
+    made: list[EventStore] = []
+    url = request.getfixturevalue("pg_url") if engine == "postgres" else None
+
+    def make(*, fresh: bool = False, **options: Any) -> EventStore:
+        where = url
+        if fresh and engine == "postgres":
+            where = fresh_schema_url(request.getfixturevalue("pg_cluster"))
+        store = EventStore(where, **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()

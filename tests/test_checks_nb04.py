@@ -92,7 +92,7 @@ def test_exercise_1_marking_every_unpublished_event_loses_the_late_ones() -> Non
 
 
 def test_exercise_3_right_in_any_case_or_spacing() -> None:
-    assert check.exercise_3("naive tailer", "B", "after gap_timeout")
+    assert check.exercise_3("naive poller", "B", "after gap_timeout")
     assert check.exercise_3(" Naive  Tailer ", "b", "After gap_timeout")
 
 
@@ -101,14 +101,14 @@ def test_exercise_3_right_in_any_case_or_spacing() -> None:
     [
         (("polling publisher", "B", "after gap_timeout"), "not published yet"),
         (("none", "B", "after gap_timeout"), "after my mark"),
-        (("naive tailer", "A", "after gap_timeout"), "invisible to it"),
-        (("naive tailer", "C", "after gap_timeout"), "Nothing is lost"),
-        (("naive tailer", "D", "after gap_timeout"), "never roll back"),
-        (("naive tailer", "B", "never"), "after gap_timeout"),
-        (("naive tailer", "B", "always"), "keeps looking"),
+        (("naive poller", "A", "after gap_timeout"), "invisible to it"),
+        (("naive poller", "C", "after gap_timeout"), "Nothing is lost"),
+        (("naive poller", "D", "after gap_timeout"), "never roll back"),
+        (("naive poller", "B", "never"), "after gap_timeout"),
+        (("naive poller", "B", "always"), "keeps looking"),
         ((None, None, None), "should be one of"),
-        (("naive tailer", True, "never"), "one letter"),
-        (("naive tailer", "B", 60), "should be one of"),
+        (("naive poller", True, "never"), "one letter"),
+        (("naive poller", "B", 60), "should be one of"),
     ],
 )
 def test_exercise_3_wrong_answers_get_conceptual_hints(answers: tuple, words: str) -> None:

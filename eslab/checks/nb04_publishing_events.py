@@ -153,12 +153,12 @@ def exercise_2(safe_checkpoint: Any) -> CheckResult:
             "checkpoint + 1 while the next position is visible."
         )
     return passed(
-        "Never move past a gap: that is what keeps a tailer from skipping a late "
-        "commit (eslab's tailer also waits, with a timeout, for failed inserts)."
+        "Never move past a gap: that is what keeps a position poller from skipping a late "
+        "commit (eslab's PositionPoller also waits, with a timeout, for failed inserts)."
     )
 
 
-RELAYS = ("polling publisher", "naive tailer", "none")
+RELAYS = ("polling publisher", "naive poller", "none")
 GAP_ANSWERS = ("never", "always", "after gap_timeout")
 
 

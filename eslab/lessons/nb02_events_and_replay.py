@@ -48,19 +48,19 @@ class ReturnBook:
 
 @dataclass(frozen=True)
 class BookAdded(Event):
-    event_type = "Lesson02BookAdded"  # stored name: notebook 12 (your own library) has a BookAdded
+    event_type = "Lesson02BookAdded"  # notebook 12 has its own
     title: str
 
 
 @dataclass(frozen=True)
 class BookBorrowed(Event):
-    event_type = "Lesson02BookBorrowed"  # stored name: notebook 12 (your own library) has a BookBorrowed
+    event_type = "Lesson02BookBorrowed"  # notebook 12 has its own
     member: str
 
 
 @dataclass(frozen=True)
 class BookReturned(Event):
-    event_type = "Lesson02BookReturned"  # stored name: notebook 12 (your own library) has a BookReturned
+    event_type = "Lesson02BookReturned"  # notebook 12 has its own
     member: str
 
 

@@ -1,10 +1,10 @@
-"""Notebook 04's experiment: the commit-order race that makes a naive log tailer skip.
+"""Notebook 04's experiment: the commit-order race that makes a naive position poller skip.
 
 Positions are handed out at INSERT, not at COMMIT (seed: 폴링 "후행 트랜잭션이
 커밋된다"). :class:`CommitOrderRace` runs two real DuckDB transactions on two cursors of
 one database so that the lower position commits *after* the higher one; the
-:class:`~eslab.publishing.NaiveTailer` ("position > last seen") then skips an event
-forever, while the gap-aware :class:`~eslab.publishing.TransactionLogTailer` and the
+:class:`~eslab.publishing.NaivePositionPoller` ("position > last seen") then skips an event
+forever, while the gap-aware :class:`~eslab.publishing.PositionPoller` and the
 :class:`~eslab.publishing.PollingPublisher` do not. With ``serialised=True`` the steps
 follow the order eslab's append lock forces, and nothing is skipped.
 """
@@ -25,11 +25,11 @@ from eslab.errors import BadInputError
 from eslab.events import Event
 from eslab.messaging import Message, MessageBroker
 from eslab.publishing import (
-    NaiveTailer,
+    NaivePositionPoller,
     PollingPublisher,
+    PositionPoller,
     Relay,
     RelayAction,
-    TransactionLogTailer,
 )
 from eslab.store import EventStore
 
@@ -68,8 +68,8 @@ class RaceResult:
 
     @property
     def skipped(self) -> list[int]:
-        """Positions the naive tailer skipped (empty when appends are serialised)."""
-        return self.missed.get("naive tailer", [])
+        """Positions the naive poller skipped (empty when appends are serialised)."""
+        return self.missed.get("naive poller", [])
 
 
 def sample_order(n: int) -> OrderCreated:
@@ -92,12 +92,12 @@ class CommitOrderRace:
         T1 BEGIN; T1 INSERT (takes position p); T2 BEGIN; T2 INSERT (p+1); T2 COMMIT;
         relays poll (see p+1 only); T1 COMMIT; relays poll
 
-    The relays are a :class:`NaiveTailer`, a gap-aware :class:`TransactionLogTailer`
+    The relays are a :class:`NaivePositionPoller`, a gap-aware :class:`PositionPoller`
     and a :class:`PollingPublisher`, each with its own broker. With ``serialised=True``
     the steps follow the order eslab's append lock forces: T2 waits until T1 commits.
     """
 
-    RELAYS = ("naive tailer", "log tailer", "polling publisher")
+    RELAYS = ("naive poller", "position poller", "polling publisher")
 
     def __init__(
         self,
@@ -113,8 +113,8 @@ class CommitOrderRace:
         self.t1 = Transaction("T1", "Order", "order-1", first, base.cursor())
         self.t2 = Transaction("T2", "Order", "order-2", second, base.cursor())
         self.relays: dict[str, Relay] = {
-            "naive tailer": NaiveTailer(self.store, MessageBroker(), "naive tailer"),
-            "log tailer": TransactionLogTailer(self.store, MessageBroker(), "log tailer"),
+            "naive poller": NaivePositionPoller(self.store, MessageBroker(), "naive poller"),
+            "position poller": PositionPoller(self.store, MessageBroker(), "position poller"),
             "polling publisher": PollingPublisher(
                 self.store, MessageBroker(), name="polling publisher"
             ),
