@@ -93,7 +93,7 @@ def test_exercise_1_marking_every_unpublished_event_loses_the_late_ones() -> Non
 
 def test_exercise_3_right_in_any_case_or_spacing() -> None:
     assert check.exercise_3("naive poller", "B", "after gap_timeout")
-    assert check.exercise_3(" Naive  Tailer ", "b", "After gap_timeout")
+    assert check.exercise_3(" Naive  Poller ", "b", "After gap_timeout")
 
 
 @pytest.mark.parametrize(
