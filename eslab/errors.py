@@ -147,7 +147,7 @@ class DuplicateMessageError(EslabError):
 
 
 class StoreError(EslabError):
-    """The store's database failed; the message says what to do (``__cause__`` is DuckDB's)."""
+    """The store's database failed; the message says what to do (``__cause__`` is the driver's)."""
 
 
 class StoreLockedError(StoreError):
@@ -164,6 +164,17 @@ class StoreNotFoundError(StoreError, FileNotFoundError):
 
 class NotAStoreError(StoreError):
     """The file exists but is not a DuckDB database eslab can open."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database server cannot be reached, or dropped the connection (PostgreSQL).
+
+    The store opens a new connection on the next call; nothing is retried for you.
+    """
+
+
+class StoreAccessError(StoreError):
+    """The database server refused the login (wrong user or password)."""
 
 
 class ReadOnlyStoreError(EslabError):

@@ -1,4 +1,8 @@
-"""The event store: DuckDB tables, atomic appends with optimistic locking, loads.
+"""The event store: the book's tables, atomic appends with optimistic locking, loads.
+
+The tables live in an engine (:mod:`eslab.engines`): DuckDB by default (memory or a
+file, no server) or PostgreSQL (``EventStore("postgresql://…")``). The API, the tables
+and the errors are the same on both.
 
 How an append is locked (measured in ``bench/``, see the README): DuckDB charges about
 half a millisecond per statement, so an append is **one** ``INSERT`` of all the
@@ -13,13 +17,15 @@ One more guard keeps streams gap-free: an expected version *higher* than the str
 is refused. Versions only grow, so the store remembers the highest version it has seen
 per stream and asks the database only when it cannot vouch for the expected version.
 
-Appends inside one process are serialised by a lock, which makes position order equal
-commit order (a log tailer can then never skip an event), and every thread gets its own
-DuckDB cursor.
+Appends through one EventStore object are serialised by a lock, which makes position
+order equal commit order (a log tailer can then never skip an event), and every thread
+gets its own cursor (DuckDB) or connection (PostgreSQL). On DuckDB one process owns the
+file, so that holds for the whole store; on PostgreSQL several processes (each with its
+own EventStore) append at once, and across them position order is NOT commit order.
 
-No raw DuckDB error leaves a public method: each becomes an eslab error that says what
-to do (DuckDB's own error is its ``__cause__``). The exception is your own SQL
-(``store.sql``, ``uow.execute``, ``store.cursor()``), which raises DuckDB's errors.
+No raw driver error leaves a public method: each becomes an eslab error that says what
+to do (the driver's own error is its ``__cause__``). The exception is your own SQL
+(``store.sql``, ``uow.execute``, ``store.cursor()``), which raises the driver's errors.
 
 Readers that must not stop for one bad row (relays, projectors) read with
 ``quarantine_as=<their name>``: a row that cannot be decoded is recorded in the
@@ -32,7 +38,6 @@ import dataclasses
 import functools
 import json
 import numbers
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,12 +47,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from eslab import events as events_module
 from eslab.clock import Clock, IdFactory, new_id, utc_now
+from eslab.engines import Engine, open_engine
+from eslab.engines.duckdb import first_line as _first_line
 from eslab.errors import (
     BadInputError,
     ConcurrencyError,
@@ -56,14 +62,11 @@ from eslab.errors import (
     EslabError,
     InvalidEventsError,
     InvalidIdError,
-    NotAStoreError,
     ReadOnlyStoreError,
     SerializationError,
     StorageFullError,
     StoreClosedError,
     StoreError,
-    StoreLockedError,
-    StoreNotFoundError,
     StreamExistsError,
     WrongExpectedVersionError,
 )
@@ -77,14 +80,6 @@ _EVENT_COLUMNS = (
     "schema_version, event_data, metadata, created_at, published, triggering_event"
 )
 
-_INSERT_EVENTS = """
-INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
-                    entity_version, schema_version, triggering_event, metadata, created_at)
-SELECT unnest($event_ids), unnest($event_types), unnest($event_data), unnest($entity_types),
-       unnest($entity_ids), unnest($versions), unnest($schema_versions),
-       unnest($triggering), unnest($metadata), unnest($created_at)
-"""
-
 _INSERT_EVENTS_FROM_BATCH = """
 INSERT INTO events (event_id, event_type, event_data, entity_type, entity_id,
                     entity_version, schema_version, triggering_event, metadata, created_at)
@@ -95,9 +90,11 @@ _INSERT_QUARANTINE = """
 INSERT OR IGNORE INTO quarantine (reader, position, event_id, entity_type, entity_id,
                                   entity_version, event_type, schema_version, error, reason,
                                   first_seen)
-SELECT unnest($reader), unnest($position), unnest($event_id), unnest($entity_type),
-       unnest($entity_id), unnest($entity_version), unnest($event_type),
-       unnest($schema_version), unnest($error), unnest($reason), $now
+SELECT unnest(CAST($reader AS VARCHAR[])), unnest(CAST($position AS BIGINT[])),
+       unnest(CAST($event_id AS VARCHAR[])), unnest(CAST($entity_type AS VARCHAR[])),
+       unnest(CAST($entity_id AS VARCHAR[])), unnest(CAST($entity_version AS BIGINT[])),
+       unnest(CAST($event_type AS VARCHAR[])), unnest(CAST($schema_version AS INTEGER[])),
+       unnest(CAST($error AS VARCHAR[])), unnest(CAST($reason AS VARCHAR[])), $now
 """
 ARROW_BATCH_ROWS = 64
 """From this many events on, a unit of work hands them to DuckDB as an Arrow table
@@ -108,13 +105,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _guarded(method: F) -> F:
-    """Turn a DuckDB error escaping a public method into an eslab error (cause kept)."""
+    """Turn a driver error escaping a public method into an eslab error (cause kept)."""
 
     @functools.wraps(method)
     def call(self: EventStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except duckdb.Error as exc:
+        except self.engine.errors as exc:
             if getattr(exc, "_eslab_own_sql", False):
                 raise  # the caller's own SQL (uow.execute): DuckDB's error, as documented
             raise self._wrap(exc, method.__name__) from exc
@@ -122,9 +119,13 @@ def _guarded(method: F) -> F:
     return call  # type: ignore[return-value]
 
 
-def schema_sql() -> str:
-    """The DDL of the store (``eslab/schema.sql``), to read or to show learners."""
-    return resources.files("eslab").joinpath("schema.sql").read_text(encoding="utf-8")
+def schema_sql(engine: str = "duckdb") -> str:
+    """The DDL of the store, to read or to show learners.
+
+    ``eslab/schema.sql`` for DuckDB, ``eslab/schema_postgres.sql`` for ``"postgresql"``.
+    """
+    name = "schema_postgres.sql" if engine in ("postgresql", "postgres") else "schema.sql"
+    return resources.files("eslab").joinpath(name).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -270,12 +271,18 @@ class UnitOfWork:
 
 
 class EventStore:
-    """An event store in one DuckDB database (a file, or in memory by default)."""
+    """An event store: DuckDB in memory (the default), a DuckDB file, or PostgreSQL.
+
+    ``EventStore()`` — memory; ``EventStore("shop.duckdb")`` — a file;
+    ``EventStore("postgresql://user:pw@host:port/db")`` — a server (or pass
+    ``engine=`` an engine from :mod:`eslab.engines`).
+    """
 
     def __init__(
         self,
         path: str | Path | None = None,
         *,
+        engine: Engine | None = None,
         read_only: bool = False,
         clock: Clock | None = None,
         id_factory: IdFactory | None = None,
@@ -283,45 +290,48 @@ class EventStore:
     ) -> None:
         if path is not None and not isinstance(path, str | Path):
             raise BadInputError(
-                f"path must be a str or pathlib.Path naming the store file (or None for a "
-                f"store in memory), got {path!r:.80} ({type(path).__name__})."
+                f"path must be a str or pathlib.Path naming the store file, or a "
+                f"postgresql:// URL (or None for a store in memory), got {path!r:.80} "
+                f"({type(path).__name__})."
             )
-        self.path = Path(path) if path is not None else None
+        if engine is not None and path is not None:
+            raise BadInputError(
+                "Pass either a path / URL or an engine, not both: EventStore(engine=…) "
+                "already knows where its tables are."
+            )
         self.read_only = read_only
         self.clock: Clock = clock or utc_now
         self.id_factory: IdFactory = id_factory or new_id
         self.trace: list[SqlTrace] | None = [] if trace else None
         self._closed = False
-        self._connection = _connect(self.path, read_only)
-        self._local = threading.local()
+        self.engine: Engine = engine or open_engine(path, read_only=read_only)
+        self.read_only = read_only or self.engine.read_only
+        self.path = getattr(self.engine, "path", None)
+        """The DuckDB file (None in memory and on PostgreSQL)."""
         self._write_lock = threading.RLock()
         self._heads: dict[tuple[str, str], int] = {}
-        if not read_only:
+        if not self.read_only:
             try:
-                self._connection.execute(schema_sql())
-            except duckdb.Error as exc:
-                self._connection.close()
-                raise NotAStoreError(
-                    f"{self.path} is a DuckDB database, but not one eslab can use: making "
-                    f"its tables failed ({_first_line(exc)}). Open a new file for the "
-                    "store, or the file that eslab made."
-                ) from exc
+                self.engine.create_schema()
+            except self.engine.errors as exc:
+                self.engine.close()
+                raise self._wrap(exc, "EventStore") from exc
 
     # -- connection -----------------------------------------------------------------
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's own cursor (DuckDB connections are not shared across threads)."""
+    def cursor(self) -> Any:
+        """This thread's own cursor: DuckDB's, or psycopg's (parameters ``%(name)s``)."""
         if self._closed:
             raise self._closed_error()
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self._connection.cursor()
-        return cur
+        try:
+            return self.engine.cursor()
+        except self.engine.errors as exc:
+            raise self._wrap(exc, "cursor") from exc
 
     def close(self) -> None:
         """Close the database (a file store can then be opened by another process)."""
         self._closed = True
-        self._connection.close()
+        self.engine.close()
 
     @property
     def closed(self) -> bool:
@@ -334,20 +344,32 @@ class EventStore:
             "again — EventStore(path) — to go on; an in-memory store's events are gone."
         )
 
-    def _wrap(self, exc: duckdb.Error, method: str) -> EslabError:
-        """The eslab error for a DuckDB error that no specific check caught."""
-        if self._closed or (
-            isinstance(exc, duckdb.ConnectionException) and "closed" in str(exc).lower()
-        ):
+    def _wrap(self, exc: BaseException, method: str) -> EslabError:
+        """The eslab error for a driver error that no specific check caught."""
+        kind = self.engine.kind(exc)
+        if self._closed or kind == "closed":
             return self._closed_error()
-        if isinstance(exc, duckdb.CatalogException):
+        if (unavailable := self.engine.unavailable(exc)) is not None:
+            return unavailable
+        if kind == "nul":
+            return BadInputError(
+                f"{self}: {method}() got text with a NUL character (\\x00), which "
+                "PostgreSQL cannot store; nothing was written. Remove it from the ids / data."
+            )
+        if kind == "read_only":
+            return ReadOnlyStoreError(
+                f"{self} is read-only (the connection or the role may not write). Open it "
+                "read-write to append."
+            )
+        if kind == "missing":
             return StoreError(
                 f"{self}: {method}() needs a table this database does not have "
                 f"({_first_line(exc)}). The file was made by another tool or an older eslab: "
                 "open it once read-write — EventStore(path) — so eslab adds its tables."
             )
         return StoreError(
-            f"{self}: DuckDB failed in {method}() ({type(exc).__name__}: {_first_line(exc)}). "
+            f"{self}: {self.engine.name} failed in {method}() "
+            f"({type(exc).__name__}: {_first_line(exc)}). "
             "A write that failed was rolled back. If the arguments look right, this is an "
             "eslab bug: please report it with this message."
         )
@@ -359,28 +381,27 @@ class EventStore:
         self.close()
 
     def __repr__(self) -> str:
-        where = str(self.path) if self.path else "memory"
+        where = self.engine.describe()
         return f"EventStore({where!r}{', read_only' if self.read_only else ''})"
 
     def _run(
         self,
         sql: str,
         params: dict[str, Any] | list[Any] | None = None,
-        cur: duckdb.DuckDBPyConnection | None = None,
-    ) -> duckdb.DuckDBPyConnection:
+        cur: Any = None,
+    ) -> Any:
         cur = cur or self.cursor()
         if self.trace is None:
-            return cur.execute(sql, params or [])
+            return self.engine.execute(cur, sql, params)
         entry = SqlTrace(" ".join(sql.split()), params)
         self.trace.append(entry)
         try:
-            result = cur.execute(sql, params or [])
-        except duckdb.Error as exc:
+            result = self.engine.execute(cur, sql, params)
+        except self.engine.errors as exc:
             entry.error = f"{type(exc).__name__}: {exc}"
             raise
         if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            rows = result.fetchall()
-            entry.rows = rows[0][0] if rows else 0
+            entry.rows = self.engine.changed(result)
         return result
 
     # -- appending --------------------------------------------------------------------
@@ -471,8 +492,8 @@ class EventStore:
         with self._write_lock:
             self._check_heads([pending])
             try:
-                self._run(_INSERT_EVENTS, pending.rows)
-            except duckdb.Error as exc:
+                self._run(self.engine.insert_events, pending.rows)
+            except self.engine.errors as exc:
                 error = self._translate(exc, [pending])
                 if error is exc:
                     raise
@@ -503,23 +524,24 @@ class EventStore:
             try:
                 self._write(uow, cur)
                 self._run("COMMIT", cur=cur)
-            except duckdb.Error as exc:
-                _rollback(cur)
+            except self.engine.errors as exc:
+                self.engine.rollback(cur)
                 error = self._translate(exc, uow.appends, uow.processed)
                 if error is exc:
                     raise  # the caller's own SQL, or nothing eslab can explain better
                 raise error from exc
             except BaseException:
-                _rollback(cur)
+                self.engine.rollback(cur)
                 raise
             for a in uow.appends:
                 self._heads[(a.entity_type, a.entity_id)] = a.new_version
         uow.committed = True
 
-    def _write(self, uow: UnitOfWork, cur: duckdb.DuckDBPyConnection) -> None:
+    def _write(self, uow: UnitOfWork, cur: Any) -> None:
         if uow.processed:
             self._run(
-                "INSERT INTO processed_messages SELECT unnest($c), unnest($m), $t",
+                "INSERT INTO processed_messages SELECT unnest(CAST($c AS VARCHAR[])), "
+                "unnest(CAST($m AS VARCHAR[])), $t",
                 {
                     "c": [c for c, _ in uow.processed],
                     "m": [m for _, m in uow.processed],
@@ -532,8 +554,8 @@ class EventStore:
             for a in uow.appends:
                 for k, v in a.rows.items():
                     rows[k].extend(v)
-            if len(rows["event_ids"]) < ARROW_BATCH_ROWS:
-                self._run(_INSERT_EVENTS, rows, cur=cur)
+            if len(rows["event_ids"]) < ARROW_BATCH_ROWS or not self.engine.columnar:
+                self._run(self.engine.insert_events, rows, cur=cur)
             else:
                 self._insert_batch(rows, cur)
         for snap in uow.snapshots:
@@ -541,11 +563,11 @@ class EventStore:
         for sql, params in uow.statements:
             try:
                 self._run(sql, params, cur=cur)
-            except duckdb.Error as exc:
-                exc._eslab_own_sql = True  # type: ignore[attr-defined]  # yours: DuckDB's error
+            except self.engine.errors as exc:
+                exc._eslab_own_sql = True  # type: ignore[attr-defined]  # yours: the driver's
                 raise
 
-    def _insert_batch(self, rows: dict[str, list[Any]], cur: duckdb.DuckDBPyConnection) -> None:
+    def _insert_batch(self, rows: dict[str, list[Any]], cur: Any) -> None:
         """Insert many prepared rows through an Arrow table (one columnar statement)."""
         text = pa.string()
         table = pa.table(
@@ -590,27 +612,23 @@ class EventStore:
 
     def _translate(
         self,
-        exc: duckdb.Error,
+        exc: BaseException,
         appends: Sequence[PendingAppend],
         processed: Sequence[tuple[str, str]] = (),
-    ) -> Exception:
-        """Turn a DuckDB error into the eslab error a learner can act on."""
+    ) -> BaseException:
+        """Turn a driver error into the eslab error a learner can act on."""
         text = str(exc)
         if getattr(exc, "_eslab_own_sql", False):
             return exc
-        if isinstance(exc, duckdb.IOException | duckdb.TransactionException) and (
-            "File too large" in text or "No space left" in text or "Could not write" in text
-        ):
+        kind = self.engine.kind(exc)
+        if kind == "full":
             return StorageFullError(
                 f"The disk is full (or the file-size limit reached) while writing {self}: "
                 f"{text.splitlines()[0]}. Nothing of this append was kept; free space and retry."
             )
-        clash = isinstance(exc, duckdb.ConstraintException) or (
-            isinstance(exc, duckdb.TransactionException)
-            and ("constraint" in text.lower() or "Conflict" in text)
-        )
-        if not clash:
+        if kind != "unique":
             return exc
+        text += " " + str(getattr(getattr(exc, "diag", None), "table_name", "") or "")
         if "processed_messages" in text or (processed and not _mentions_events(text)):
             consumer, message = _find_processed_clash(text, processed)
             return DuplicateMessageError(
@@ -660,34 +678,70 @@ class EventStore:
             + ", ".join(f"{c}" if c in cols else f"{expr} AS {c}" for c, expr in optional.items())
         )
         names = ", ".join(sorted(needed)) + ", " + ", ".join(optional)
-        cur = self._connection.cursor()  # this thread's cursor may hold an unfinished result
-        cur.register("_eslab_bulk", table)
         try:
             with self._write_lock:
-                params = {"now": self.clock()} if "$now" in select else {}
-                result = self._run(
-                    f"INSERT INTO events ({names}) SELECT {select} FROM _eslab_bulk",
-                    params,
-                    cur=cur,
-                ).fetchall()
-        except duckdb.ConversionException as exc:
-            raise SerializationError(f"bulk_insert(): event_data must be JSON text: {exc}") from exc
-        except duckdb.ConstraintException as exc:
-            first = str(exc).splitlines()[0]
-            if "CHECK constraint" in first:
+                if self.engine.columnar:
+                    inserted = self._bulk_insert_arrow(table, names, select)
+                else:
+                    rows = self._bulk_rows(table, cols)
+                    inserted = self.engine.changed(self._run(self.engine.insert_events, rows))
+        except self.engine.errors as exc:
+            kind, first = self.engine.kind(exc), _first_line(exc)
+            if kind == "json":
+                raise SerializationError(
+                    f"bulk_insert(): event_data must be JSON text: {first}"
+                ) from exc
+            if kind == "check":
                 raise BadInputError(
                     f"bulk_insert(): every entity_version must be ≥ 1; nothing was inserted. "
                     f"{first}"
                 ) from exc
-            raise EslabError(
-                f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
-                f"already stored; nothing was inserted. {first}"
-            ) from exc
+            if kind == "unique":
+                raise EslabError(
+                    f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
+                    f"already stored; nothing was inserted. {first}"
+                ) from exc
+            raise
+        self._heads.clear()
+        return inserted
+
+    def _bulk_insert_arrow(self, table: Any, names: str, select: str) -> int:
+        """DuckDB: one ``INSERT … SELECT`` straight from the registered Arrow table."""
+        cur = self.engine.connection.cursor()  # type: ignore[attr-defined]
+        cur.register("_eslab_bulk", table)
+        try:
+            params = {"now": self.clock()} if "$now" in select else {}
+            result = self._run(
+                f"INSERT INTO events ({names}) SELECT {select} FROM _eslab_bulk", params, cur=cur
+            ).fetchall()
         finally:
             cur.unregister("_eslab_bulk")
             cur.close()
-        self._heads.clear()
         return int(result[0][0]) if result else 0
+
+    def _bulk_rows(self, table: Any, cols: set[str]) -> dict[str, list[Any]]:
+        """PostgreSQL: the table's columns as lists, for the array insert appends use."""
+        frame = table.to_pandas() if hasattr(table, "to_pandas") else table
+        n = len(frame)
+
+        def column(name: str, default: Callable[[], Any]) -> list[Any]:
+            if name not in cols:
+                return [default() for _ in range(n)]
+            return [None if v is None or v != v else v for v in frame[name].tolist()]
+
+        now = self.clock()
+        return {
+            "event_ids": column("event_id", self.id_factory),
+            "event_types": column("event_type", str),
+            "event_data": column("event_data", str),
+            "entity_types": column("entity_type", str),
+            "entity_ids": column("entity_id", str),
+            "versions": column("entity_version", int),
+            "schema_versions": column("schema_version", lambda: 1),
+            "triggering": column("triggering_event", lambda: None),
+            "metadata": column("metadata", lambda: None),
+            "created_at": column("created_at", lambda: now),
+        }
 
     # -- reading --------------------------------------------------------------------------
 
@@ -708,8 +762,9 @@ class EventStore:
                 )
         rows = self._run(
             "SELECT e.entity_type, e.entity_id, max(e.entity_version) FROM events e "
-            "JOIN (SELECT unnest($t) AS t, unnest($i) AS i) s "
-            "ON e.entity_type = s.t AND e.entity_id = s.i GROUP BY ALL",
+            "JOIN (SELECT unnest(CAST($t AS VARCHAR[])) AS t, "
+            "unnest(CAST($i AS VARCHAR[])) AS i) s "
+            "ON e.entity_type = s.t AND e.entity_id = s.i GROUP BY e.entity_type, e.entity_id",
             {"t": [t for t, _ in streams], "i": [i for _, i in streams]},
         ).fetchall()
         found = {(t, i): v for t, i, v in rows}
@@ -882,7 +937,7 @@ class EventStore:
         if self.read_only and not self._has_table("quarantine"):  # a file from older eslab
             names = [f.name for f in dataclasses.fields(QuarantinedEvent)]
             return pd.DataFrame(columns=[*names, "first_seen", "event_data"])
-        return self._run(sql + " ORDER BY q.position, q.reader", params).df()
+        return self.engine.frame(self._run(sql + " ORDER BY q.position, q.reader", params))
 
     @_guarded
     def release_quarantined(
@@ -906,14 +961,10 @@ class EventStore:
             sql += " AND position IN (SELECT unnest($positions))"
             params["positions"] = list(positions)
         with self._write_lock:
-            rows = self._run(sql, params).fetchall()
-        return int(rows[0][0]) if rows else 0
+            return self.engine.changed(self._run(sql, params))
 
     def _has_table(self, name: str) -> bool:
-        found = self._run(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n", {"n": name}
-        ).fetchone()
-        return bool(found and found[0])
+        return self.engine.has_table(self.cursor(), name)
 
     @_guarded
     def last_position(self) -> int:
@@ -936,11 +987,15 @@ class EventStore:
             if value is not None:
                 sql += f" AND {name} = ${name}"
                 params[name] = value
-        return self._run(sql + " ORDER BY position", params).df()
+        return self.engine.frame(self._run(sql + " ORDER BY position", params))
 
     def sql(self, query: str, params: dict[str, Any] | list[Any] | None = None) -> pd.DataFrame:
-        """Run your own (parameterised) SQL against the store; returns a DataFrame."""
-        return self._run(query, params).df()
+        """Run your own (parameterised) SQL against the store; returns a DataFrame.
+
+        Parameters are ``$name`` (a dict) or ``?`` (a list) on both engines; the rest of
+        the query is the engine's SQL (DuckDB's, or PostgreSQL's).
+        """
+        return self.engine.frame(self._run(query, params))
 
     # -- snapshots ---------------------------------------------------------------------
 
@@ -981,7 +1036,7 @@ class EventStore:
 
     def _insert_snapshot(
         self,
-        cur: duckdb.DuckDBPyConnection,
+        cur: Any,
         *,
         entity_type: str,
         entity_id: str,
@@ -1071,11 +1126,11 @@ class EventStore:
         if not positions:
             return 0
         with self._write_lock:
-            rows = self._run(
+            result = self._run(
                 "UPDATE events SET published = true WHERE position IN (SELECT unnest($p))",
                 {"p": list(positions)},
-            ).fetchall()
-        return int(rows[0][0]) if rows else 0
+            )
+            return self.engine.changed(result)
 
     @_guarded
     def was_processed(self, consumer_id: str, message_id: str) -> bool:
@@ -1119,67 +1174,6 @@ class EventStore:
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
-    if path is None:
-        if read_only:
-            raise BadInputError(
-                "An in-memory store cannot be read-only: there is nothing to read. Pass the "
-                "path of a store file: EventStore(path, read_only=True)."
-            )
-        return duckdb.connect(":memory:")
-    if read_only and not path.exists():
-        raise StoreNotFoundError(
-            f"There is no store file at {path}. A store opened read-only must already exist: "
-            "check the path, or create the store first with EventStore(path) (read-write)."
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True) if not read_only else None
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.ConnectionException as exc:
-        if "different configuration" not in str(exc):
-            raise StoreError(f"Cannot open {path}: {_first_line(exc)}.") from exc
-        mode, other = ("read-only", "read-write") if read_only else ("read-write", "read-only")
-        raise StoreLockedError(
-            f"This Python process already has {path} open {other}, so it cannot open it "
-            f"{mode} as well (DuckDB opens one file one way per process). Use the store you "
-            "already have — it reads and writes — or close it first (store.close())."
-        ) from exc
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            holder = re.search(r"held in (.*?) \(PID (\d+)\)", text)
-            who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
-            raise StoreLockedError(
-                f"{path} is open in {who}. DuckDB lets one process write a file at a time. "
-                "Close the store there (store.close(), or restart that notebook's kernel), "
-                "then open it here. EventStore(path, read_only=True) works in many processes "
-                "at once, but only while no process has it open for writing."
-            ) from exc
-        if "not a valid DuckDB database" in text or "serializ" in text.lower():
-            raise NotAStoreError(
-                f"{path} is not a DuckDB database file this DuckDB can read "
-                f"({_first_line(exc)}). Point EventStore at a store eslab made, or at a new "
-                "path to create one."
-            ) from exc
-        raise StoreError(
-            f"Cannot open {path} ({_first_line(exc)}). Check that the path names a file "
-            "(not a folder) you may read and write."
-        ) from exc
-    except duckdb.Error as exc:
-        raise StoreError(f"Cannot open {path} ({_first_line(exc)}).") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cur.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # DuckDB already rolled back a transaction that failed at COMMIT
 
 
 def _check_id(name: str, value: object) -> None:

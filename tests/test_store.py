@@ -1,4 +1,8 @@
-"""The event store: append, load, optimistic locking, atomicity, units of work."""
+"""The event store: append, load, optimistic locking, atomicity, units of work.
+
+Tests taking ``store`` or ``store_factory`` run on both engines (DuckDB and PostgreSQL);
+the others are about DuckDB itself (files, its own transaction errors, Arrow).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 import eslab
 from eslab import EventStore
 from eslab.domain.bank import AccountOpened, MoneyDeposited
+from tests.conftest import StoreFactory
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,8 @@ def rows(store: EventStore) -> int:
 
 
 @pytest.fixture
-def store() -> EventStore:
-    return EventStore(clock=eslab.FixedClock(), id_factory=eslab.SeededIds(1))
+def store(store_factory: StoreFactory) -> EventStore:
+    return store_factory(clock=eslab.FixedClock(), id_factory=eslab.SeededIds(1))
 
 
 def test_append_creates_stream_and_returns_new_version(store: EventStore) -> None:
@@ -165,18 +170,17 @@ def test_unit_of_work_records_processed_messages_atomically(store: EventStore) -
     assert rows(store) == 1
 
 
-def test_clash_at_commit_between_open_transactions_is_a_concurrency_error(
-    store: EventStore,
-) -> None:
+def test_clash_at_commit_between_open_transactions_is_a_concurrency_error() -> None:
     """DuckDB reports a clash of two open transactions at COMMIT (TransactionException)."""
+    store = EventStore()
     store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0)
-    first, second = store.cursor(), store._connection.cursor()
+    first, second = store.cursor(), store.engine.connection.cursor()
     pending = store.prepare("BankAccount", "a", [MoneyDeposited(1)], 1)
     other = store.prepare("BankAccount", "a", [MoneyDeposited(2)], 1)
     second.execute("BEGIN")
-    second.execute(eslab.store._INSERT_EVENTS, other.rows)
+    second.execute(store.engine.insert_events, other.rows)
     first.execute("BEGIN")
-    first.execute(eslab.store._INSERT_EVENTS, pending.rows)
+    first.execute(store.engine.insert_events, pending.rows)
     first.execute("COMMIT")
     with pytest.raises(duckdb.TransactionException) as raw:
         second.execute("COMMIT")
@@ -266,8 +270,8 @@ def test_file_store_survives_reopen(tmp_path) -> None:
         assert "CREATE TABLE IF NOT EXISTS events" in eslab.schema_sql()
 
 
-def test_trace_records_the_statements_with_row_counts() -> None:
-    store = EventStore(trace=True)
+def test_trace_records_the_statements_with_row_counts(store_factory: StoreFactory) -> None:
+    store = store_factory(trace=True)
     store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0)
     inserts = [t for t in store.trace if t.sql.startswith("INSERT INTO events")]
     assert inserts and inserts[-1].rows == 1
@@ -291,9 +295,11 @@ def test_a_large_unit_of_work_goes_in_as_one_columnar_batch(store: EventStore) -
     assert store.head("BankAccount", "fresh") == 0
 
 
-def test_as_of_with_a_time_zone_is_read_as_that_moment_in_utc() -> None:
+def test_as_of_with_a_time_zone_is_read_as_that_moment_in_utc(
+    store_factory: StoreFactory,
+) -> None:
     """Stored times are naive UTC; an aware as_of means the same instant, not local time."""
-    store = EventStore(clock=eslab.FixedClock(datetime(2024, 1, 1, 12, 0), timedelta(hours=1)))
+    store = store_factory(clock=eslab.FixedClock(datetime(2024, 1, 1, 12, 0), timedelta(hours=1)))
     store.append("BankAccount", "a", [AccountOpened("ann", 0)], 0)  # 12:00 UTC
     store.append("BankAccount", "a", [MoneyDeposited(5)], 1)  # 13:00 UTC
     seoul = timezone(timedelta(hours=9))
@@ -305,8 +311,8 @@ def test_as_of_with_a_time_zone_is_read_as_that_moment_in_utc() -> None:
     )
 
 
-def test_a_closed_store_says_so() -> None:
-    store = EventStore()
+def test_a_closed_store_says_so(store_factory: StoreFactory) -> None:
+    store = store_factory()
     assert not store.closed
     store.close()
     assert store.closed
