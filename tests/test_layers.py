@@ -25,7 +25,7 @@ MECHANISMS = frozenset(
         "store events serialization aggregate snapshots upcasting migration messaging "
         "publishing consumers sagas projections shredding importers frame errors clock "
         "workshop glossary student_copy testing pgcluster engines engines.duckdb "
-        "engines.postgres"
+        "engines.postgres log_tailing classroom"
     ).split()
 ) | {"eslab"}
 """The event store's machinery (and the small helpers it stands on): no demo in here."""
