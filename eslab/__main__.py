@@ -6,11 +6,14 @@ seed             build the workshop datasets into file stores
 check NOTEBOOK   run a notebook headless and print its self-check results
 student-copies   regenerate the learner notebooks from notebooks/solutions/
 glossary         print the Korean ↔ English glossary (Markdown)
+classroom hub start|stop|status|reset
+                 the workshop JupyterHub on a shared store (as root; see WORKSHOP.md)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--timeout", type=int, default=300)
     sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
     sub.add_parser("glossary", help="print the glossary")
+    classroom = sub.add_parser("classroom", help="the shared classroom store and hub")
+    classroom_sub = classroom.add_subparsers(dest="classroom_command", required=True)
+    hub = classroom_sub.add_parser("hub", help="the workshop JupyterHub (run as root)")
+    hub.add_argument("action", choices=["start", "stop", "status", "reset"])
+    hub.add_argument("--folder", default=None, help="where the hub keeps its state")
+    hub.add_argument("--ip", default="127.0.0.1", help="listen here (0.0.0.0: the room)")
+    hub.add_argument("--port", type=int, default=8000)
+    hub.add_argument(
+        "--password",
+        default=os.environ.get("ESLAB_HUB_PASSWORD"),
+        help="the workshop password (or set ESLAB_HUB_PASSWORD)",
+    )
+    hub.add_argument("--instructor", default="instructor", help="the instructor's login name")
+    hub.add_argument("--idle-timeout", type=int, default=3600, help="seconds before culling")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -132,6 +149,42 @@ def _glossary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classroom(args: argparse.Namespace) -> int:
+    from eslab import hub
+    from eslab.errors import EslabError
+
+    folder = args.folder or hub.DEFAULT_FOLDER
+    try:
+        if args.action == "start":
+            if not args.password:
+                raise hub.HubError("Give the workshop password: --password or ESLAB_HUB_PASSWORD.")
+            settings = hub.start(
+                folder,
+                password=args.password,
+                ip=args.ip,
+                port=args.port,
+                instructor=args.instructor,
+                idle_timeout=args.idle_timeout,
+            )
+            print(f"Hub running: learners open {settings.url} and log in with any name")
+            print(
+                f"and the workshop password. The instructor logs in as {args.instructor!r}"
+                f" with the admin password {settings.admin_password}"
+            )
+            print(f"Shared store: {settings.store_url}")
+        elif args.action == "stop":
+            print("stopped: " + (", ".join(hub.stop(folder)) or "nothing was running"))
+        elif args.action == "status":
+            for key, value in hub.status(folder).items():
+                print(f"{key:14} {value}")
+        else:
+            print("\n".join(f"removed {what}" for what in hub.reset(folder)) or "nothing to reset")
+    except EslabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS = {
     "where": _where,
     "reset": _reset,
@@ -139,6 +192,7 @@ COMMANDS = {
     "check": _check,
     "student-copies": _student_copies,
     "glossary": _glossary,
+    "classroom": _classroom,
 }
 
 if __name__ == "__main__":
