@@ -392,11 +392,11 @@ class EventStore:
     ) -> Any:
         cur = cur or self.cursor()
         if self.trace is None:
-            return self.engine.execute(cur, sql, params)
+            return self.engine.execute(sql, params, cur)
         entry = SqlTrace(" ".join(sql.split()), params)
         self.trace.append(entry)
         try:
-            result = self.engine.execute(cur, sql, params)
+            result = self.engine.execute(sql, params, cur)
         except self.engine.errors as exc:
             entry.error = f"{type(exc).__name__}: {exc}"
             raise

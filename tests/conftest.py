@@ -45,18 +45,23 @@ def pg_cluster() -> Iterator[PgCluster]:
             cluster.destroy()
 
 
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> str:
-    """A URL to the session's cluster, in a fresh, empty schema of its own (isolation).
+def fresh_schema_url(cluster: PgCluster) -> str:
+    """A URL to ``cluster`` in a new, empty schema (``search_path`` points at it).
 
-    A schema is ~100x cheaper than a database per test; ``search_path`` points the
-    connection at it, so the store's tables are made there.
+    A schema is far cheaper than a database per test, and isolates as well: the store's
+    tables are made in it.
     """
     schema = f"t{os.getpid()}_{next(_schemas)}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{pg_cluster.url()}?options=-csearch_path%3D{schema}"
+    return f"{cluster.url()}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A URL to the session's cluster, in a fresh, empty schema of this test's own."""
+    return fresh_schema_url(pg_cluster)
 
 
 @pytest.fixture(params=ENGINES)
@@ -69,14 +74,18 @@ def engine(request: pytest.FixtureRequest) -> str:
 def store_factory(engine: str, request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
     """Make stores on this test's engine: memory (DuckDB) or a fresh schema (PostgreSQL).
 
-    Every store made on PostgreSQL shares the test's schema (like processes sharing a
-    server); all are closed at the end.
+    On PostgreSQL every store made shares the test's schema (like processes sharing a
+    server), unless ``fresh=True`` (a new, empty store, as ``EventStore()`` is on
+    DuckDB). All are closed at the end.
     """
     made: list[EventStore] = []
     url = request.getfixturevalue("pg_url") if engine == "postgres" else None
 
-    def make(**options: Any) -> EventStore:
-        store = EventStore(url, **options)
+    def make(*, fresh: bool = False, **options: Any) -> EventStore:
+        where = url
+        if fresh and engine == "postgres":
+            where = fresh_schema_url(request.getfixturevalue("pg_cluster"))
+        store = EventStore(where, **options)
         made.append(store)
         return store
 

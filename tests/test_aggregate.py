@@ -23,14 +23,16 @@ from eslab.domain.order import (
     ReviseOrder,
 )
 from eslab.snapshots import SnapshotStrategy
+from tests.conftest import StoreFactory
 
 PIZZA = LineItem("m1", "Margherita", 2, Money(1250))
 HOME = Address("1 Main St", "Springfield", "12345")
 
 
 @pytest.fixture
-def store() -> EventStore:
-    return EventStore(clock=eslab.FixedClock())
+def store(store_factory: StoreFactory) -> EventStore:
+    """A store on each engine (DuckDB, PostgreSQL)."""
+    return store_factory(clock=eslab.FixedClock())
 
 
 def test_replay_is_default_constructor_then_apply_each_event() -> None:

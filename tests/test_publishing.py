@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -14,13 +15,22 @@ from eslab.events import StoredEvent
 from eslab.lessons.nb04_publishing_events import CommitOrderRace, reproduce_commit_order_race
 from eslab.messaging import Message, MessageBroker, message_from_event
 from eslab.publishing import NaiveTailer, PollingPublisher, TransactionLogTailer, actions_frame
+from tests.conftest import StoreFactory
+
+MakeStore = Callable[..., EventStore]
 
 
-def make_store(n_events: int = 0) -> EventStore:
-    store = EventStore(clock=FixedClock(), id_factory=SeededIds(0))
-    for i in range(n_events):
-        store.append("BankAccount", f"acc-{i % 3}", [MoneyDeposited(i + 1)], i // 3)
-    return store
+@pytest.fixture
+def make_store(store_factory: StoreFactory) -> MakeStore:
+    """A store on this test's engine (DuckDB, PostgreSQL) with ``n_events`` deposits."""
+
+    def make(n_events: int = 0) -> EventStore:
+        store = store_factory(fresh=True, clock=FixedClock(), id_factory=SeededIds(0))
+        for i in range(n_events):
+            store.append("BankAccount", f"acc-{i % 3}", [MoneyDeposited(i + 1)], i // 3)
+        return store
+
+    return make
 
 
 class FakeClock:
@@ -50,7 +60,7 @@ class AuditTailer(AuditMessages, TransactionLogTailer):
     pass
 
 
-def test_by_default_a_relay_sends_the_event_message() -> None:
+def test_by_default_a_relay_sends_the_event_message(make_store: MakeStore) -> None:
     store, broker = make_store(2), MessageBroker()
     poller = PollingPublisher(store, broker)
     first = store.read_all()[0]
@@ -60,7 +70,9 @@ def test_by_default_a_relay_sends_the_event_message() -> None:
 
 
 @pytest.mark.parametrize("relay_class", [AuditPoller, AuditTailer])
-def test_a_relay_subclass_shapes_its_messages_with_message_for(relay_class: type) -> None:
+def test_a_relay_subclass_shapes_its_messages_with_message_for(
+    relay_class: type, make_store: MakeStore
+) -> None:
     store, broker = make_store(3), MessageBroker()
     relay = relay_class(store, broker)
     relay.poll()
@@ -74,7 +86,7 @@ def test_a_relay_subclass_shapes_its_messages_with_message_for(relay_class: type
 # -- polling publisher ------------------------------------------------------------
 
 
-def test_poller_steps_select_publish_each_then_mark() -> None:
+def test_poller_steps_select_publish_each_then_mark(make_store: MakeStore) -> None:
     store, broker = make_store(3), MessageBroker()
     poller = PollingPublisher(store, broker)
     kinds = [poller.step().action for _ in range(5)]
@@ -85,7 +97,7 @@ def test_poller_steps_select_publish_each_then_mark() -> None:
     assert poller.poll().selected == ()  # nothing left
 
 
-def test_poller_mid_poll_shows_events_published_but_not_yet_marked() -> None:
+def test_poller_mid_poll_shows_events_published_but_not_yet_marked(make_store: MakeStore) -> None:
     store = make_store(2)
     poller = PollingPublisher(store, MessageBroker())
     poller.step()
@@ -94,7 +106,9 @@ def test_poller_mid_poll_shows_events_published_but_not_yet_marked() -> None:
     assert [e.position for e in store.unpublished()] == [1, 2]
 
 
-def test_crash_between_publish_and_mark_gives_a_duplicate_never_a_loss() -> None:
+def test_crash_between_publish_and_mark_gives_a_duplicate_never_a_loss(
+    make_store: MakeStore,
+) -> None:
     store, broker = make_store(4), MessageBroker()
     poller = PollingPublisher(store, broker, batch_size=2)
     poller.crash_next_poll()
@@ -113,7 +127,7 @@ def test_crash_between_publish_and_mark_gives_a_duplicate_never_a_loss() -> None
     assert set(got) == {"1", "2", "3", "4"} and len(got) == 6
 
 
-def test_seeded_crash_rate_is_repeatable_and_loses_nothing() -> None:
+def test_seeded_crash_rate_is_repeatable_and_loses_nothing(make_store: MakeStore) -> None:
     def run(seed: int) -> list[int]:
         store = make_store(12)
         poller = PollingPublisher(store, MessageBroker(), batch_size=3, crash_rate=0.4, seed=seed)
@@ -127,7 +141,7 @@ def test_seeded_crash_rate_is_repeatable_and_loses_nothing() -> None:
     assert run(1) != run(4)
 
 
-def test_poller_catches_events_appended_while_it_runs() -> None:
+def test_poller_catches_events_appended_while_it_runs(make_store: MakeStore) -> None:
     store = make_store(1)
     poller = PollingPublisher(store, MessageBroker())
     poller.step()  # SELECT sees position 1
@@ -141,14 +155,18 @@ def test_poller_catches_events_appended_while_it_runs() -> None:
 # -- log tailer -------------------------------------------------------------------
 
 
-def test_tailer_publishes_in_position_order_and_stores_its_checkpoint() -> None:
+def test_tailer_publishes_in_position_order_and_stores_its_checkpoint(
+    make_store: MakeStore,
+) -> None:
     store, broker = make_store(5), MessageBroker()
     tailer = TransactionLogTailer(store, broker, "cdc")
     assert [int(m.headers["position"]) for m in tailer.poll()] == [1, 2, 3, 4, 5]
     assert store.checkpoint("cdc") == 5 and tailer.poll() == []
 
 
-def test_checkpoint_resume_after_restart_loses_nothing_and_repeats_nothing() -> None:
+def test_checkpoint_resume_after_restart_loses_nothing_and_repeats_nothing(
+    make_store: MakeStore,
+) -> None:
     store, broker = make_store(4), MessageBroker()
     TransactionLogTailer(store, broker, "cdc", batch_size=2).poll()  # publishes 1, 2
     assert store.checkpoint("cdc") == 2
@@ -162,7 +180,7 @@ def test_checkpoint_resume_after_restart_loses_nothing_and_repeats_nothing() -> 
     assert positions == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_tailer_crash_before_checkpoint_resends_after_restart() -> None:
+def test_tailer_crash_before_checkpoint_resends_after_restart(make_store: MakeStore) -> None:
     store, broker = make_store(3), MessageBroker()
     tailer = TransactionLogTailer(store, broker, "cdc")
     tailer.crash_next_poll()
@@ -174,7 +192,9 @@ def test_tailer_crash_before_checkpoint_resends_after_restart() -> None:
     assert positions == [1, 2, 3, 1, 2, 3]  # at least once: duplicates, no loss
 
 
-def test_tailer_gives_up_a_gap_from_a_failed_insert_after_the_timeout() -> None:
+def test_tailer_gives_up_a_gap_from_a_failed_insert_after_the_timeout(
+    make_store: MakeStore,
+) -> None:
     store, clock = make_store(1), FakeClock()
     with pytest.raises(StreamExistsError):  # a failed INSERT still uses up a position
         store.append("BankAccount", "acc-0", [MoneyDeposited(1)], 0)
@@ -189,7 +209,7 @@ def test_tailer_gives_up_a_gap_from_a_failed_insert_after_the_timeout() -> None:
     assert tailer.gaps == {} and store.checkpoint("cdc") == hole + 1
 
 
-def test_tailer_makes_progress_with_a_small_batch_behind_a_gap() -> None:
+def test_tailer_makes_progress_with_a_small_batch_behind_a_gap(make_store: MakeStore) -> None:
     store = make_store(1)
     with pytest.raises(StreamExistsError):
         store.append("BankAccount", "acc-0", [MoneyDeposited(1)], 0)
@@ -243,7 +263,9 @@ def test_serialising_appends_fixes_the_naive_tailer() -> None:
 
 
 def test_the_race_needs_no_fresh_store() -> None:
-    store = make_store(2)
+    store = EventStore(clock=FixedClock(), id_factory=SeededIds(0))  # the DuckDB race
+    store.append("BankAccount", "acc-0", [MoneyDeposited(1)], 0)
+    store.append("BankAccount", "acc-1", [MoneyDeposited(2)], 0)
     result = reproduce_commit_order_race(store)
     assert (result.first_position, result.second_position) == (3, 4)
     assert result.skipped == [3]
@@ -258,7 +280,7 @@ def test_finished_race_refuses_another_step() -> None:
     assert len(actions_frame(race.actions)) == len(race.actions)
 
 
-def test_eslab_appends_from_threads_never_let_a_naive_tailer_skip() -> None:
+def test_eslab_appends_from_threads_never_let_a_naive_tailer_skip(make_store: MakeStore) -> None:
     """The store's append lock makes position order = commit order (the 'serialise' fix)."""
     store = make_store()
     naive = NaiveTailer(store, MessageBroker())
@@ -289,7 +311,7 @@ def test_eslab_appends_from_threads_never_let_a_naive_tailer_skip() -> None:
     assert len(naive.published) == len(gap_aware.published) == 160
 
 
-def test_relays_refuse_wrong_arguments() -> None:
+def test_relays_refuse_wrong_arguments(make_store: MakeStore) -> None:
     store = make_store()
     with pytest.raises(BadInputError, match="broker"):
         PollingPublisher(store, object())  # type: ignore[arg-type]

@@ -37,12 +37,13 @@ from eslab.snapshots import (
     snapshot_upcaster,
     take_snapshot,
 )
+from tests.conftest import StoreFactory
 
 
 @pytest.fixture
-def store() -> Iterator[EventStore]:
-    with EventStore(clock=FixedClock()) as s:
-        yield s
+def store(store_factory: StoreFactory) -> EventStore:
+    """A store on each engine (DuckDB, PostgreSQL)."""
+    return store_factory(clock=FixedClock())
 
 
 @pytest.fixture(autouse=True)

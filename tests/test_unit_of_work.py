@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from eslab import EventStore, FixedClock, SeededIds
 from eslab.domain.bank import MoneyDeposited
+from tests.conftest import StoreFactory
+
+MakeStore = Callable[[], EventStore]
 
 
-def make_store() -> EventStore:
-    store = EventStore(clock=FixedClock(), id_factory=SeededIds(0))
-    store.cursor().execute("CREATE TABLE replies (message_id VARCHAR, outcome VARCHAR)")
-    return store
+@pytest.fixture
+def make_store(store_factory: StoreFactory) -> MakeStore:
+    """A store on this test's engine with a ``replies`` table of the test's own."""
+
+    def make() -> EventStore:
+        store = store_factory(clock=FixedClock(), id_factory=SeededIds(0))
+        store.sql("CREATE TABLE replies (message_id VARCHAR, outcome VARCHAR)")
+        return store
+
+    return make
 
 
-def test_discard_appends_drops_events_but_keeps_the_processed_row_and_statements() -> None:
+def test_discard_appends_drops_events_but_keeps_the_processed_row_and_statements(
+    make_store: MakeStore,
+) -> None:
     store = make_store()
     with store.unit_of_work() as uow:
         uow.record_processed("billing", "m-1")
@@ -35,7 +50,7 @@ def test_discard_appends_drops_events_but_keeps_the_processed_row_and_statements
     ]
 
 
-def test_appends_queued_after_discarding_are_written() -> None:
+def test_appends_queued_after_discarding_are_written(make_store: MakeStore) -> None:
     store = make_store()
     with store.unit_of_work() as uow:
         uow.record_processed("billing", "m-2")

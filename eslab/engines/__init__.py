@@ -30,7 +30,7 @@ class Engine(Protocol):
     def cursor(self) -> Any:
         """This thread's cursor (its own transaction)."""
 
-    def execute(self, cur: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> Any:
+    def execute(self, sql: str, params: dict[str, Any] | list[Any] | None, cur: Any) -> Any:
         """Run ``sql`` (``$name`` / ``?`` parameters); return something with fetchone/all."""
 
     def changed(self, result: Any) -> int:

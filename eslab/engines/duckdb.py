@@ -64,7 +64,7 @@ class DuckDBEngine:
         return cur
 
     def execute(
-        self, cur: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None
+        self, sql: str, params: dict[str, Any] | list[Any] | None, cur: duckdb.DuckDBPyConnection
     ) -> duckdb.DuckDBPyConnection:
         return cur.execute(sql, params or [])
 

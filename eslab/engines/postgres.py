@@ -145,7 +145,7 @@ class PostgresEngine:
     # -- statements ---------------------------------------------------------------------
 
     def execute(
-        self, cur: psycopg.Cursor[Any], sql: str, params: dict[str, Any] | list[Any] | None
+        self, sql: str, params: dict[str, Any] | list[Any] | None, cur: psycopg.Cursor[Any]
     ) -> psycopg.Cursor[Any]:
         text = translate(sql, isinstance(params, dict))
         if "INSERT OR " in text:
@@ -156,7 +156,9 @@ class PostgresEngine:
         return max(result.rowcount, 0)
 
     def frame(self, result: psycopg.Cursor[Any]) -> pd.DataFrame:
-        columns = [d.name for d in result.description or []]
+        if result.description is None:  # a statement without rows (CREATE, INSERT)
+            return pd.DataFrame()
+        columns = [d.name for d in result.description]
         return pd.DataFrame(result.fetchall(), columns=columns)
 
     def rollback(self, cur: psycopg.Cursor[Any]) -> None:

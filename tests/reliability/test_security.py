@@ -33,18 +33,30 @@ STRING_METHODS = {"strip", "lstrip", "rstrip", "upper", "lower"}
 
 # file | function | what is interpolated, then (indented) why it is safe. Keep entries specific.
 _ALLOWED_TABLE = """
-eslab/store.py | EventStore.__init__ | schema_sql()
-    the DDL shipped in eslab/schema.sql, no input
 eslab/store.py | EventStore._run | sql
     the executor every store statement goes through; callers are scanned
 eslab/store.py | EventStore._write | sql
     statements queued by UnitOfWork.execute(), scanned where queued
 eslab/store.py | EventStore._load_rows | columns
     private; callers pass _EVENT_COLUMNS or a literal list
-eslab/store.py | EventStore.bulk_insert | names
-    column names from the fixed sets `needed` / `optional`
-eslab/store.py | EventStore.bulk_insert | select
-    column names/expressions from `needed` / `optional`
+eslab/store.py | EventStore._bulk_insert_arrow | names
+    column names from the fixed sets `needed` / `optional` (bulk_insert)
+eslab/store.py | EventStore._bulk_insert_arrow | select
+    column names/expressions from `needed` / `optional` (bulk_insert)
+eslab/store.py | EventStore.append | self.engine.insert_events
+    the engine's constant INSERT_EVENTS (eslab/engines/duckdb.py, postgres.py), scanned there
+eslab/store.py | EventStore._write | self.engine.insert_events
+    the engine's constant INSERT_EVENTS (eslab/engines/duckdb.py, postgres.py), scanned there
+eslab/store.py | EventStore.bulk_insert | self.engine.insert_events
+    the engine's constant INSERT_EVENTS (eslab/engines/duckdb.py, postgres.py), scanned there
+eslab/engines/duckdb.py | DuckDBEngine.execute | sql
+    the engine's executor: EventStore._run is its caller, and is scanned
+eslab/engines/duckdb.py | DuckDBEngine.create_schema | schema_sql()
+    the DDL shipped in eslab/schema.sql, no input
+eslab/engines/postgres.py | PostgresEngine.execute | text
+    the engine's executor (EventStore._run's SQL, translated); values stay parameters
+eslab/engines/postgres.py | PostgresEngine.create_schema | schema_sql()
+    the DDL shipped in eslab/schema_postgres.sql, no input
 eslab/store.py | EventStore.sql | query
     public API: runs the caller's own SQL by design, with parameters
 eslab/crud.py | CrudAccounts._update | sql
@@ -89,6 +101,24 @@ eslab/shredding.py | find_plaintext | sql
 ALLOWED: dict[tuple[str, str, str], str] = {
     tuple(where.split(" | ")): reason.strip()  # type: ignore[misc]
     for where, reason in zip(*[iter(_ALLOWED_TABLE.strip().splitlines())] * 2, strict=True)
+}
+_PSQL = "[*self.psql_args(), '-d', 'postgres', "
+ALLOWED |= {  # PgCluster._run runs programs (initdb, pg_ctl, psql), not SQL: argument lists
+    ("eslab/pgcluster.py", "PgCluster._pg_ctl", "command"): "pg_ctl's argument list",
+    (
+        "eslab/pgcluster.py",
+        "PgCluster.start",
+        "[str(self._bin('initdb')), '-D', str(self.data_dir), '-U', SUPERUSER, '-A', "
+        "'trust', '--no-instructions', '-E', 'UTF8']",
+    ): "initdb's argument list: constants and the cluster's own folder",
+    ("eslab/pgcluster.py", "PgCluster._ensure_database", _PSQL + "'-tAc', query]"): (
+        "psql arguments; the query is built from the constant DATABASE only"
+    ),
+    (
+        "eslab/pgcluster.py",
+        "PgCluster._ensure_database",
+        _PSQL + "'-c', f'CREATE DATABASE {DATABASE}']",
+    ): "psql arguments; the SQL is built from the constant DATABASE only",
 }
 
 
