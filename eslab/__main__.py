@@ -44,19 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
     sub.add_parser("glossary", help="print the glossary")
     classroom = sub.add_parser("classroom", help="the shared classroom store and hub")
-    classroom_sub = classroom.add_subparsers(dest="classroom_command", required=True)
-    hub = classroom_sub.add_parser("hub", help="the workshop JupyterHub (run as root)")
-    hub.add_argument("action", choices=["start", "stop", "status", "reset"])
-    hub.add_argument("--folder", default=None, help="where the hub keeps its state")
-    hub.add_argument("--ip", default="127.0.0.1", help="listen here (0.0.0.0: the room)")
-    hub.add_argument("--port", type=int, default=8000)
-    hub.add_argument(
+    classroom.add_argument("action", choices=["hub"])
+    # `classroom hub start|stop|status|reset`: the workshop JupyterHub (as root)
+    classroom.add_argument("hub_action", nargs="?", choices=["start", "stop", "status", "reset"])
+    classroom.add_argument("--hub-dir", default=None, help="where the hub keeps its state")
+    classroom.add_argument("--hub-ip", default="127.0.0.1", help="0.0.0.0: the whole room")
+    classroom.add_argument("--hub-port", type=int, default=8000, help="the hub's port")
+    classroom.add_argument(
         "--password",
         default=os.environ.get("ESLAB_HUB_PASSWORD"),
         help="the workshop password (or set ESLAB_HUB_PASSWORD)",
     )
-    hub.add_argument("--instructor", default="instructor", help="the instructor's login name")
-    hub.add_argument("--idle-timeout", type=int, default=3600, help="seconds before culling")
+    classroom.add_argument("--instructor", default="instructor", help="instructor's login")
+    classroom.add_argument("--idle-timeout", type=int, default=3600, help="seconds to cull")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -150,19 +150,27 @@ def _glossary(args: argparse.Namespace) -> int:
 
 
 def _classroom(args: argparse.Namespace) -> int:
+    if args.action == "hub":
+        return _classroom_hub(args)
+    raise SystemExit(f"unknown classroom action {args.action!r}")
+
+
+def _classroom_hub(args: argparse.Namespace) -> int:
     from eslab import hub
     from eslab.errors import EslabError
 
-    folder = args.folder or hub.DEFAULT_FOLDER
+    folder = args.hub_dir or hub.DEFAULT_FOLDER
+    if args.hub_action is None:
+        raise SystemExit("Say what to do: classroom hub start|stop|status|reset.")
     try:
-        if args.action == "start":
+        if args.hub_action == "start":
             if not args.password:
                 raise hub.HubError("Give the workshop password: --password or ESLAB_HUB_PASSWORD.")
             settings = hub.start(
                 folder,
                 password=args.password,
-                ip=args.ip,
-                port=args.port,
+                ip=args.hub_ip,
+                port=args.hub_port,
                 instructor=args.instructor,
                 idle_timeout=args.idle_timeout,
             )
@@ -172,9 +180,9 @@ def _classroom(args: argparse.Namespace) -> int:
                 f" with the admin password {settings.admin_password}"
             )
             print(f"Shared store: {settings.store_url}")
-        elif args.action == "stop":
+        elif args.hub_action == "stop":
             print("stopped: " + (", ".join(hub.stop(folder)) or "nothing was running"))
-        elif args.action == "status":
+        elif args.hub_action == "status":
             for key, value in hub.status(folder).items():
                 print(f"{key:14} {value}")
         else:
