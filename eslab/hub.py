@@ -19,6 +19,7 @@ empties the shared store; the course in the repository is never touched.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pwd
@@ -79,6 +80,8 @@ class HubSettings:
     proxy_token: str = field(default_factory=lambda: secrets.token_hex(32))
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     """The instructor's own password (JupyterHub wants 32+ characters for an admin)."""
+    service_token: str = ""
+    """If set, an admin API token for scripts (bench/hub_load.py); empty: no such service."""
 
     @property
     def url(self) -> str:
@@ -123,6 +126,7 @@ def start(
     port: int = 8000,
     instructor: str = "instructor",
     idle_timeout: int = 3600,
+    service_token: str = "",
     timeout: float = 90.0,
 ) -> HubSettings:
     """Start the shared store and the hub in ``folder``; return the settings (url, store)."""
@@ -161,6 +165,7 @@ def start(
         idle_timeout=idle_timeout,
         hub_port=free_port(),
         proxy_api_port=free_port(),
+        service_token=service_token,
     )
     _prepare_store(settings.store_url)
     settings.save()
@@ -336,29 +341,32 @@ def configure(c: Any, folder: str | Path) -> None:
         "--MappingKernelManager.cull_interval=60",
         f"--ServerApp.shutdown_no_activity_timeout={settings.idle_timeout}",
     ]
+    services, roles = [], []
+    if settings.service_token:  # a scripted class (bench/hub_load.py) drives the REST API
+        services.append({"name": "eslab-script", "api_token": settings.service_token})
+        roles.append({"name": "admin", "services": ["eslab-script"]})
     # … and whole servers too, by jupyterhub-idle-culler when it is installed.
-    try:
-        import jupyterhub_idle_culler  # noqa: F401
-    except ImportError:
-        return
-    c.JupyterHub.services = [
-        {
-            "name": "idle-culler",
-            "command": [
-                sys.executable,
-                "-m",
-                "jupyterhub_idle_culler",
-                f"--timeout={settings.idle_timeout}",
-            ],
-        }
-    ]
-    c.JupyterHub.load_roles = [
-        {
-            "name": "idle-culler",
-            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-            "services": ["idle-culler"],
-        }
-    ]
+    if importlib.util.find_spec("jupyterhub_idle_culler") is not None:
+        services.append(
+            {
+                "name": "idle-culler",
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={settings.idle_timeout}",
+                ],
+            }
+        )
+        roles.append(
+            {
+                "name": "idle-culler",
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": ["idle-culler"],
+            }
+        )
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
 
 
 def prepare_learner(spawner: Any, settings: HubSettings) -> None:
