@@ -418,7 +418,7 @@ def copy_course(home: Path, *, instructor: bool = False) -> list[Path]:
     copied: list[Path] = []
     if not target.exists():
         target.mkdir()
-        for source in sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(NOTEBOOKS.glob("*.md")):
+        for source in sorted(NOTEBOOKS.glob("*.ipynb")) + [NOTEBOOKS / "GLOSSARY.md"]:
             shutil.copy2(source, target / source.name)
             copied.append(target / source.name)
     if instructor and INSTRUCTOR_NOTEBOOKS.is_dir():
