@@ -213,7 +213,7 @@ def stop(folder: str | Path = DEFAULT_FOLDER, timeout: float = 30.0) -> list[str
                 os.kill(pid, signal.SIGKILL)
             stopped.append(what)
         (folder / name).unlink(missing_ok=True)
-    for user in learners():  # servers the hub could not stop (a crash, a SIGKILL)
+    for user in learners(folder):  # servers the hub could not stop (a crash, a SIGKILL)
         subprocess.run(["pkill", "-KILL", "-u", user], check=False)
     cluster_dir = folder / "store"
     if (cluster_dir / "data").exists():
@@ -243,7 +243,7 @@ def status(folder: str | Path = DEFAULT_FOLDER) -> dict[str, Any]:
         "url": settings.url,
         "store": settings.store_url,
         "store_running": (cluster_dir / "data").exists() and PgCluster(cluster_dir).running(),
-        "learners": learners(),
+        "learners": learners(folder),
     }
 
 
@@ -258,7 +258,7 @@ def reset(folder: str | Path = DEFAULT_FOLDER) -> list[str]:
     if running(folder):
         raise HubError("Stop the hub first (`python -m eslab classroom hub stop`), then reset.")
     removed = []
-    for user in learners():
+    for user in learners(folder):
         subprocess.run(["pkill", "-KILL", "-u", user], check=False)
         subprocess.run(["userdel", "--remove", user], capture_output=True, check=False)
         removed.append(f"learner {user}")
@@ -295,9 +295,14 @@ def clear_store(url: str) -> None:
             conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
 
 
-def learners() -> list[str]:
-    """The system users the hub created (GECOS ``eslab learner``)."""
-    return sorted(entry.pw_name for entry in pwd.getpwall() if entry.pw_gecos == LEARNER_MARK)
+def learners(folder: str | Path | None = None) -> list[str]:
+    """The system users a hub created (GECOS ``eslab learner``); only ``folder``'s if given."""
+    homes = Path(folder).resolve() / "homes" if folder is not None else None
+    return sorted(
+        entry.pw_name
+        for entry in pwd.getpwall()
+        if entry.pw_gecos == LEARNER_MARK and (homes is None or Path(entry.pw_dir).parent == homes)
+    )
 
 
 # -- inside the hub process ---------------------------------------------------------------

@@ -23,7 +23,8 @@ import nbformat
 import pytest
 
 from eslab import hub
-from eslab.pgcluster import find_bin_dir, free_port
+from eslab.pgcluster import PgCluster, find_bin_dir, free_port
+from eslab.store import EventStore
 
 from ..browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from ..browser.harness import (
@@ -192,3 +193,25 @@ def test_a_wrong_password_is_refused(running_hub: hub.HubSettings, chromium: Any
     assert "/hub/login" in page.url
     with pytest.raises(KeyError):
         pwd.getpwnam(intruder)  # no system user, no server
+
+
+def test_stop_then_reset_clears_learners_and_store_but_not_the_course(
+    running_hub: hub.HubSettings,
+) -> None:
+    folder = Path(running_hub.folder)
+    course = sorted((p.name, p.stat().st_mtime) for p in hub.NOTEBOOKS.rglob("*.ipynb"))
+    assert hub.status(folder)["hub"] is True
+    assert "hub" in hub.stop(folder) and not hub.running(folder)
+    removed = hub.reset(folder)
+    assert f"learner {ALICE}" in removed and f"learner {BOB}" in removed
+    assert hub.learners(folder) == []
+    for name in (ALICE, BOB):
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+    assert not (folder / "homes").exists()
+    cluster = PgCluster(folder / "store").start()  # reset left it stopped, as it found it
+    store = EventStore(running_hub.store_url)
+    assert store.last_position() == 0  # the store's events are gone, its tables stay
+    store.close()
+    assert hub.stop(folder) == ["store"] and not cluster.running()
+    assert sorted((p.name, p.stat().st_mtime) for p in hub.NOTEBOOKS.rglob("*.ipynb")) == course
