@@ -26,7 +26,7 @@ from eslab import hub
 from eslab.pgcluster import PgCluster, find_bin_dir, free_port
 from eslab.store import EventStore
 
-from ..browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from ..browser.conftest import require_chromium
 from ..browser.harness import (
     assert_no_errors,
     open_notebook,
@@ -110,22 +110,8 @@ def running_hub() -> Iterator[hub.HubSettings]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _login(chromium: Any, settings: hub.HubSettings, name: str, password: str) -> Any:
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+def _login(browser: Any, settings: hub.HubSettings, name: str, password: str) -> Any:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(120_000)
     page = context.new_page()
     page.goto(settings.url + "hub/login")
@@ -151,11 +137,11 @@ def _outputs(page: Any) -> str:
 
 
 def test_two_learners_share_a_store_and_nothing_else(
-    running_hub: hub.HubSettings, chromium: Any
+    running_hub: hub.HubSettings, browser: Any
 ) -> None:
     pages = {}
     for name in (ALICE, BOB):
-        page = _login(chromium, running_hub, name, PASSWORD)
+        page = _login(browser, running_hub, name, PASSWORD)
         page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
         pages[name] = page
     home = Path(running_hub.folder) / "homes"
@@ -186,9 +172,9 @@ def test_two_learners_share_a_store_and_nothing_else(
     assert pages[ALICE].locator(".jp-NotebookPanel").count() == 0
 
 
-def test_a_wrong_password_is_refused(running_hub: hub.HubSettings, chromium: Any) -> None:
+def test_a_wrong_password_is_refused(running_hub: hub.HubSettings, browser: Any) -> None:
     intruder = f"mallory{SUFFIX}"
-    page = _login(chromium, running_hub, intruder, "not-the-password")
+    page = _login(browser, running_hub, intruder, "not-the-password")
     page.wait_for_selector("text=Invalid username or password", timeout=30_000)
     assert "/hub/login" in page.url
     with pytest.raises(KeyError):
