@@ -3,7 +3,8 @@
 Starts the hub (``eslab.hub.start``, shared PostgreSQL store included) in a temporary
 folder, then through the hub's REST API (an admin service token) creates N learners,
 starts their servers, opens a kernel in each and runs every code cell of the learner copy
-of notebook 03 in it (over the kernel's websocket, as JupyterLab does). Measured: hub
+of notebook 03 in it (over the kernel's websocket, as JupyterLab does); ``--browsers K``
+learners also log in through the login form in Chromium and Run All. Measured: hub
 start time, time until every kernel is ready, time until every notebook has run, peak
 memory (RSS of each learner's processes: server + kernel) per learner and in total (with
 the hub, proxy and store). Results: ``bench/results/hub_load-<N>.json``. Not part of
@@ -138,6 +139,46 @@ def _exists(name: str) -> bool:
         return False
 
 
+def in_chromium(settings: hub.HubSettings, password: str, names: list[str]) -> dict[str, str]:
+    """Log ``names`` in through the login form in Chromium and Run All of notebook 03."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser.harness import error_texts, open_notebook, run_all, wait_until_executed
+
+    outcome = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        for name in names:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(300_000)
+            page.goto(settings.url + "hub/login")
+            page.fill("#username_input", name)
+            page.fill("#password_input", password)
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{name}/lab**")
+            server = BrowserLearner(settings.url, name, Path(settings.folder) / "homes" / name)
+            open_notebook(page, server, NOTEBOOK.name, timeout=300_000)
+            run_all(page)
+            state = wait_until_executed(page, timeout=600_000)
+            outcome[name] = "errors" if error_texts(page) else state
+            page.context.close()
+        browser.close()
+    return outcome
+
+
+class BrowserLearner:
+    """A learner's server as the browser harness sees it."""
+
+    def __init__(self, url: str, name: str, home: Path) -> None:
+        self.url, self.name, self.root_dir = url, name, home / "notebooks"
+
+    def lab_url(self, relpath: str = "") -> str:
+        return f"{self.url}user/{self.name}/lab/tree/{relpath}"
+
+
 def machine_rss() -> int:
     """Resident memory of everything on the machine that belongs to the workshop."""
     return psutil.virtual_memory().total - psutil.virtual_memory().available
@@ -147,6 +188,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=4, help="learners started at once")
+    parser.add_argument(
+        "--browsers", type=int, default=3, help="learners who also log in and Run All in Chromium"
+    )
     args = parser.parse_args()
     hub.require_root()
     names = [f"load{i:02d}" for i in range(args.learners)]
@@ -167,8 +211,8 @@ def main() -> None:
     result: dict[str, Any] = {"learners": args.learners, "machine": platform.platform()}
     try:
         t0 = time.monotonic()
-        settings = hub.start(folder, password=secrets.token_hex(8), port=free_port(),
-                             service_token=token)  # fmt: skip
+        password = secrets.token_hex(8)
+        settings = hub.start(folder, password=password, port=free_port(), service_token=token)
         result["hub_start_s"] = round(time.monotonic() - t0, 2)
         api = Api(settings.url, token)
         sampler = threading.Thread(target=sample, daemon=True)
@@ -184,6 +228,9 @@ def main() -> None:
             errors = list(pool.map(lambda n: run_cells(api, n, kernels[n], cells), names))
         result["notebook03_all_run_s"] = round(time.monotonic() - t2, 2)
         result["errors"] = {n: e for n, e in zip(names, errors, strict=True) if e}
+        t3 = time.monotonic()
+        result["chromium"] = in_chromium(settings, password, names[: args.browsers])
+        result["chromium_s"] = round(time.monotonic() - t3, 2)
         time.sleep(1.5)  # one more sample after the last cell
         sampling.set()
         per = [v / 1e6 for v in peak.values()]
