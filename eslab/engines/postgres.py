@@ -130,6 +130,10 @@ class PostgresEngine:
             cur = self._local.cursor = self.connect().cursor()
         return cur
 
+    def public_cursor(self) -> SqlCursor:
+        """This thread's cursor for your own SQL, speaking the store's dialect (``$name``)."""
+        return SqlCursor(self, self.cursor())
+
     def _forget(self, conn: psycopg.Connection[Any]) -> None:
         with self._lock:
             if conn in self._connections:
@@ -283,6 +287,34 @@ class PostgresEngine:
             "call. An append that raised this may or may not have been written: load the "
             "stream before you retry it."
         )
+
+
+class SqlCursor:
+    """A psycopg cursor that takes the store's SQL (``$name``/``?``, ``INSERT OR …``).
+
+    ``execute`` returns the cursor, as DuckDB's does; ``cursor()`` gives a cursor on a new
+    connection of its own (its own transaction, like DuckDB's ``con.cursor()``); ``df()``
+    the rows as a DataFrame. Everything else is psycopg's cursor (``.connection`` …).
+    """
+
+    def __init__(self, engine: PostgresEngine, raw: psycopg.Cursor[Any]) -> None:
+        self._engine, self.raw = engine, raw
+
+    def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> SqlCursor:
+        self._engine.execute(sql, params, self.raw)
+        return self
+
+    def cursor(self) -> SqlCursor:
+        return SqlCursor(self._engine, self._engine.connect().cursor())
+
+    def df(self) -> pd.DataFrame:
+        return self._engine.frame(self.raw)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 _INSERT_OR = re.compile(r"\s*INSERT\s+OR\s+(REPLACE|IGNORE)\s+INTO\s+(\w+)(.*)\Z", re.I | re.S)
