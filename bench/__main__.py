@@ -174,7 +174,7 @@ def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
 
     print("\nPostgreSQL: eslab's engine vs eventsourcing.postgres, same server", flush=True)
     per = 4 if quick else 20
-    streams, total, busy, snap = 1_000, 100_000, 10_000, 10_000
+    streams, total, busy, snap = 500, 50_000, 10_000, 10_000
     with pg.server() as cluster:
         db = pg.Databases(cluster)
         mine, theirs, n = alternate(
@@ -193,7 +193,7 @@ def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
             lambda: pg.load_peer(db, peer_db, busy_id, busy),
             reps,
         )
-        record("PG 3. load 10k-event stream from 100k", "events", mine, theirs, n, "≥ 1× peer")
+        record("PG 3. load 10k-event stream from 50k", "events", mine, theirs, n, "≥ 1× peer")
         snap_eslab, snap_peer = pg.snapshot_store_eslab(db, snap), pg.snapshot_store_peer(db, snap)
         mine, theirs, n = alternate(
             lambda: pg.snapshot_load_eslab(db, snap_eslab, snap),

@@ -151,12 +151,13 @@ def seed_load(db: Databases, streams: int, total: int, busy: int) -> tuple[str, 
     r0.place_orders(busy - 1, 1250)
     app.save(r0)
     per = (total - busy) // (streams - 1)
-    others = []
-    for a in range(1, streams):
-        agg = PeerRestaurant(f"r{a}")
-        agg.place_orders(per - 1, 1250)
-        others.append(agg)
-    app.save(*others)
+    for first in range(1, streams, 100):  # its batched save, 100 aggregates at a time
+        others = []
+        for a in range(first, min(first + 100, streams)):
+            agg = PeerRestaurant(f"r{a}")
+            agg.place_orders(per - 1, 1250)
+            others.append(agg)
+        app.save(*others)
     app.close()
     return eslab_db, peer_db, r0.id
 

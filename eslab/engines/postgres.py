@@ -154,6 +154,10 @@ class PostgresEngine:
         text = translate(sql, isinstance(params, dict))
         if "INSERT OR " in text:
             text = self._upsert(cur, text)
+        if isinstance(params, dict):
+            for name, value in params.items():  # psycopg sends str lists untyped
+                if isinstance(value, list) and _first_is_str(value):
+                    text = text.replace(f"%({name})s", f"%({name})s::text[]")
         return cur.execute(text, params or None)
 
     def changed(self, result: psycopg.Cursor[Any]) -> int:
@@ -342,6 +346,11 @@ def translate(sql: str, named: bool) -> str:
         return token
 
     return _PARAM.sub(swap, sql)
+
+
+def _first_is_str(values: list[Any]) -> bool:
+    """Is the list's first non-None value a str (then it goes to the server as text[])?"""
+    return isinstance(next((v for v in values if v is not None), None), str)
 
 
 def _safe(url: str) -> str:
