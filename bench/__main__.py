@@ -249,7 +249,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     ax.barh(names, values, color=["#1b7837" if v >= 1 else "#b2182b" for v in values])
     ax.axvline(1, color="black", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing + SQLite), log scale")
+    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing), log scale")
     ax.invert_yaxis()
     fig.savefig(path, dpi=100)
 
