@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from bench import workloads as wl
+from eslab.pgcluster import find_bin_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,6 +49,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--notebooks", action="store_true", help="also time the whole notebook sequence headless"
+    )
+    parser.add_argument(
+        "--postgres",
+        choices=["auto", "no", "only"],
+        default="auto",
+        help="the PostgreSQL engine vs eventsourcing.postgres on a throwaway server "
+        "(auto: when the server binaries are installed)",
     )
     args = parser.parse_args()
     per = 20 if args.quick else 100
@@ -88,6 +96,10 @@ def main() -> None:
         f"eslab bench · {platform.processor() or platform.machine()} · "
         f"{platform.python_version()} · duckdb {duckdb.__version__}\n"
     )
+    if args.postgres == "only":
+        postgres_workloads(record, args.reps, args.quick)
+        save(rows, "latest-postgres")
+        return
 
     mine, theirs, n = alternate(
         lambda: wl.per_command_eslab(100, per), lambda: wl.per_command_peer(100, per), args.reps
@@ -148,8 +160,53 @@ def main() -> None:
         seconds, units, target = fn()
         record(name, "", [seconds], [], units, target)
 
+    if args.postgres == "auto" and find_bin_dir() is not None:
+        postgres_workloads(record, args.reps, args.quick)
+    save(rows, "latest")
+
+
+Record = Callable[..., None]
+
+
+def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
+    """eslab on PostgreSQL vs eventsourcing.postgres, on one throwaway server."""
+    from bench import postgres as pg
+
+    print("\nPostgreSQL: eslab's engine vs eventsourcing.postgres, same server", flush=True)
+    per = 4 if quick else 20
+    streams, total, busy, snap = 500, 50_000, 10_000, 10_000
+    with pg.server() as cluster:
+        db = pg.Databases(cluster)
+        mine, theirs, n = alternate(
+            lambda: pg.per_command_eslab(db, 50, per),
+            lambda: pg.per_command_peer(db, 50, per),
+            reps,
+        )
+        record(f"PG 1. per-command append (50×{per})", "commands", mine, theirs, n, "≥ 1× peer")
+        mine, theirs, n = alternate(
+            lambda: pg.batched_eslab(db, 100, 100), lambda: pg.batched_peer(db, 100, 100), reps
+        )
+        record("PG 2. batched append (10,000 events)", "events", mine, theirs, n, "≥ 1× peer")
+        eslab_db, peer_db, busy_id = pg.seed_load(db, streams, total, busy)
+        mine, theirs, n = alternate(
+            lambda: pg.load_eslab(db, eslab_db, busy),
+            lambda: pg.load_peer(db, peer_db, busy_id, busy),
+            reps,
+        )
+        record("PG 3. load 10k-event stream from 50k", "events", mine, theirs, n, "≥ 1× peer")
+        snap_eslab, snap_peer = pg.snapshot_store_eslab(db, snap), pg.snapshot_store_peer(db, snap)
+        mine, theirs, n = alternate(
+            lambda: pg.snapshot_load_eslab(db, snap_eslab, snap),
+            lambda: pg.snapshot_load_peer(db, snap_peer, snap),
+            reps,
+        )
+        record("PG 4. load with snapshot at 10k events", "loads", mine, theirs, n, "≥ 1× peer")
+
+
+def save(rows: list[dict[str, object]], name: str) -> None:
+    """Write ``bench/results/<name>.json`` and ``<name>.png``."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(
+    (RESULTS / f"{name}.json").write_text(
         json.dumps(
             {
                 "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -161,8 +218,8 @@ def main() -> None:
             default=str,
         )
     )
-    plot(rows, RESULTS / "latest.png")
-    print(f"\nsaved {RESULTS / 'latest.json'} and latest.png")
+    plot(rows, RESULTS / f"{name}.png")
+    print(f"\nsaved {RESULTS / name}.json and {name}.png")
 
 
 def extra_measurements(notebooks: bool) -> dict[str, Callable[[], tuple[float, int, str]]]:
@@ -192,7 +249,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     ax.barh(names, values, color=["#1b7837" if v >= 1 else "#b2182b" for v in values])
     ax.axvline(1, color="black", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing + SQLite), log scale")
+    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing), log scale")
     ax.invert_yaxis()
     fig.savefig(path, dpi=100)
 
