@@ -12,7 +12,12 @@ BENCH_ARGS ?=
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: venv lab test test-fast lint strip bench clean
+HUB_STAMP := $(VENV)/.installed-hub
+PROXY := .hub/node_modules/.bin/configurable-http-proxy
+# `make hub HUB_ARGS="--password … --ip 0.0.0.0"` (or set ESLAB_HUB_PASSWORD)
+HUB_ARGS ?=
+
+.PHONY: venv lab test test-fast lint strip bench clean hub hub-setup hub-proxy hub-stop
 
 ## venv: create .venv (only if missing) and install eslab with its test tools
 venv: $(STAMP)
@@ -58,8 +63,29 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -e '.[bench]'
 	touch $@
 
+## hub: start the workshop JupyterHub on the shared store (as root; see notebooks/WORKSHOP.md)
+hub: hub-setup
+	$(BIN)/python -m eslab classroom hub start $(HUB_ARGS)
+
+## hub-stop: stop the workshop hub and its store
+hub-stop: venv
+	$(BIN)/python -m eslab classroom hub stop $(HUB_ARGS)
+
+## hub-setup: install JupyterHub (the [hub] extra) and the proxy; nothing is fetched at run time
+hub-setup: $(HUB_STAMP) hub-proxy
+
+$(HUB_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -e '.[hub]'
+	touch $@
+
+## hub-proxy: configurable-http-proxy from npm, into .hub/ (the hub finds it there)
+hub-proxy: $(PROXY)
+
+$(PROXY):
+	npm install --no-audit --no-fund --prefix .hub configurable-http-proxy@5.3.0
+
 ## clean: remove .venv, build output, caches and test artifacts
 clean:
-	rm -rf $(VENV) build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
+	rm -rf $(VENV) .hub build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +

@@ -23,6 +23,7 @@ import duckdb
 from tqdm import tqdm
 
 from bench import workloads as wl
+from eslab.pgcluster import find_bin_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -59,6 +60,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--notebooks", action="store_true", help="also time the whole notebook sequence headless"
+    )
+    parser.add_argument(
+        "--postgres",
+        choices=["auto", "no", "only"],
+        default="auto",
+        help="the PostgreSQL engine vs eventsourcing.postgres on a throwaway server "
+        "(auto: when the server binaries are installed)",
     )
     args = parser.parse_args()
     per = 20 if args.quick else 100
@@ -100,6 +108,9 @@ def main() -> None:
         f"{platform.python_version()} · duckdb {duckdb.__version__}\n"
     )
     reps = args.reps
+    if args.postgres == "only":
+        postgres_workloads(record, reps, args.quick)
+        return
     tmp = wl._tmp()
     big = tmp / "big0.duckdb"
     seeds: dict[str, list[float]] = {}
@@ -192,6 +203,10 @@ def main() -> None:
             record(name, "", [seconds], [], units, target)
 
         steps[name] = extra
+    if args.postgres == "auto" and find_bin_dir() is not None:
+        steps["PostgreSQL engine vs eventsourcing.postgres"] = lambda: postgres_workloads(
+            record, reps, args.quick
+        )
 
     progress = StepProgress(list(steps), reps=reps, quick=args.quick)
     for name, fn in steps.items():
@@ -229,6 +244,44 @@ _ROWS_OF_STEP = {
     "lock: UNIQUE key vs CAS": "lock",
 }
 _UNKNOWN_STEP_S = 60.0
+
+
+Record = Callable[..., None]
+
+
+def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
+    """eslab on PostgreSQL vs eventsourcing.postgres, on one throwaway server."""
+    from bench import postgres as pg
+
+    print("\nPostgreSQL: eslab's engine vs eventsourcing.postgres, same server", flush=True)
+    per = 4 if quick else 20
+    streams, total, busy, snap = 500, 50_000, 10_000, 10_000
+    with pg.server() as cluster:
+        db = pg.Databases(cluster)
+        mine, theirs, n = alternate(
+            lambda: pg.per_command_eslab(db, 50, per),
+            lambda: pg.per_command_peer(db, 50, per),
+            reps,
+        )
+        record(f"PG 1. per-command append (50×{per})", "commands", mine, theirs, n, "≥ 1× peer")
+        mine, theirs, n = alternate(
+            lambda: pg.batched_eslab(db, 100, 100), lambda: pg.batched_peer(db, 100, 100), reps
+        )
+        record("PG 2. batched append (10,000 events)", "events", mine, theirs, n, "≥ 1× peer")
+        eslab_db, peer_db, busy_id = pg.seed_load(db, streams, total, busy)
+        mine, theirs, n = alternate(
+            lambda: pg.load_eslab(db, eslab_db, busy),
+            lambda: pg.load_peer(db, peer_db, busy_id, busy),
+            reps,
+        )
+        record("PG 3. load 10k-event stream from 50k", "events", mine, theirs, n, "≥ 1× peer")
+        snap_eslab, snap_peer = pg.snapshot_store_eslab(db, snap), pg.snapshot_store_peer(db, snap)
+        mine, theirs, n = alternate(
+            lambda: pg.snapshot_load_eslab(db, snap_eslab, snap),
+            lambda: pg.snapshot_load_peer(db, snap_peer, snap),
+            reps,
+        )
+        record("PG 4. load with snapshot at 10k events", "loads", mine, theirs, n, "≥ 1× peer")
 
 
 def _duration(seconds: float) -> str:

@@ -9,11 +9,14 @@ student-copies   regenerate the learner notebooks from notebooks/solutions/
 glossary         print the Korean ↔ English glossary (Markdown)
 classroom start|stop|status|url|reset
                  a shared PostgreSQL store for the whole class (see WORKSHOP.md)
+classroom hub start|stop|status|reset
+                 the workshop JupyterHub on a shared store (as root; see WORKSHOP.md)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--timeout", type=int, default=300)
     sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
     sub.add_parser("glossary", help="print the glossary")
-    classroom = sub.add_parser("classroom", help="a shared PostgreSQL store for the class")
-    classroom.add_argument("action", choices=["start", "stop", "status", "url", "reset"])
+    classroom = sub.add_parser("classroom", help="the shared classroom store and hub")
+    classroom.add_argument("action", choices=["start", "stop", "status", "url", "reset", "hub"])
+    # `classroom hub start|stop|status|reset`: the workshop JupyterHub (as root)
+    classroom.add_argument("hub_action", nargs="?", choices=["start", "stop", "status", "reset"])
     classroom.add_argument(
         "--dir", default="eslab-classroom", help="the cluster's folder (default ./eslab-classroom)"
     )
@@ -60,6 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="address to listen on (default 127.0.0.1; a LAN address for other machines)",
     )
     classroom.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    classroom.add_argument("--hub-dir", default=None, help="where the hub keeps its state")
+    classroom.add_argument("--hub-ip", default="127.0.0.1", help="0.0.0.0: the whole room")
+    classroom.add_argument("--hub-port", type=int, default=8000, help="the hub's port")
+    classroom.add_argument(
+        "--password",
+        default=os.environ.get("ESLAB_HUB_PASSWORD"),
+        help="the workshop password (or set ESLAB_HUB_PASSWORD)",
+    )
+    classroom.add_argument("--instructor", default="instructor", help="instructor's login")
+    classroom.add_argument("--idle-timeout", type=int, default=3600, help="seconds to cull")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -165,6 +180,8 @@ def _glossary(args: argparse.Namespace) -> int:
 
 
 def _classroom(args: argparse.Namespace) -> int:
+    if args.action == "hub":
+        return _classroom_hub(args)
     from eslab.classroom import Classroom
     from eslab.errors import EslabError
 
@@ -196,6 +213,44 @@ def _classroom(args: argparse.Namespace) -> int:
     except EslabError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _classroom_hub(args: argparse.Namespace) -> int:
+    from eslab import hub
+    from eslab.errors import EslabError
+
+    folder = args.hub_dir or hub.DEFAULT_FOLDER
+    if args.hub_action is None:
+        raise SystemExit("Say what to do: classroom hub start|stop|status|reset.")
+    try:
+        if args.hub_action == "start":
+            if not args.password:
+                raise hub.HubError("Give the workshop password: --password or ESLAB_HUB_PASSWORD.")
+            settings = hub.start(
+                folder,
+                password=args.password,
+                ip=args.hub_ip,
+                port=args.hub_port,
+                instructor=args.instructor,
+                idle_timeout=args.idle_timeout,
+            )
+            print(f"Hub running: learners open {settings.url} and log in with any name")
+            print(
+                f"and the workshop password. The instructor logs in as {args.instructor!r}"
+                f" with the admin password {settings.admin_password}"
+            )
+            print(f"Shared store: {settings.store_url}")
+        elif args.hub_action == "stop":
+            print("stopped: " + (", ".join(hub.stop(folder)) or "nothing was running"))
+        elif args.hub_action == "status":
+            for key, value in hub.status(folder).items():
+                print(f"{key:14} {value}")
+        else:
+            print("\n".join(f"removed {what}" for what in hub.reset(folder)) or "nothing to reset")
+    except EslabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -320,13 +320,23 @@ class EventStore:
     # -- connection -----------------------------------------------------------------
 
     def cursor(self) -> Any:
-        """This thread's own cursor: DuckDB's, or psycopg's (parameters ``%(name)s``)."""
+        """This thread's own cursor for your own SQL (``$name`` / ``?`` parameters).
+
+        DuckDB's cursor; on PostgreSQL a psycopg cursor that takes the same SQL forms
+        (:class:`eslab.engines.postgres.SqlCursor`).
+        """
         if self._closed:
             raise self._closed_error()
         try:
-            return self.engine.cursor()
+            return self.engine.public_cursor()
         except self.engine.errors as exc:
             raise self._wrap(exc, "cursor") from exc
+
+    def _cursor(self) -> Any:
+        """The engine's own cursor for this thread (the store's SQL, already translated)."""
+        if self._closed:
+            raise self._closed_error()
+        return self.engine.cursor()
 
     def close(self) -> None:
         """Close the database (a file store can then be opened by another process)."""
@@ -390,7 +400,7 @@ class EventStore:
         params: dict[str, Any] | list[Any] | None = None,
         cur: Any = None,
     ) -> Any:
-        cur = cur or self.cursor()
+        cur = cur or self._cursor()
         if self.trace is None:
             return self.engine.execute(sql, params, cur)
         entry = SqlTrace(" ".join(sql.split()), params)
@@ -519,7 +529,7 @@ class EventStore:
         self._check_writable()
         with self._write_lock:
             self._check_heads(uow.appends)
-            cur = self.cursor()
+            cur = self._cursor()
             self._run("BEGIN TRANSACTION", cur=cur)
             try:
                 self._write(uow, cur)
@@ -964,7 +974,7 @@ class EventStore:
             return self.engine.changed(self._run(sql, params))
 
     def _has_table(self, name: str) -> bool:
-        return self.engine.has_table(self.cursor(), name)
+        return self.engine.has_table(self._cursor(), name)
 
     @_guarded
     def last_position(self) -> int:
@@ -1024,7 +1034,7 @@ class EventStore:
         )
         with self._write_lock:
             self._insert_snapshot(
-                self.cursor(),
+                self._cursor(),
                 entity_type=entity_type,
                 entity_id=entity_id,
                 entity_version=entity_version,

@@ -35,7 +35,7 @@ LESSONS = ("eslab.lessons",)
 VIZ = ("eslab.viz",)
 WIDGETS = ("eslab.widgets",)
 CHECKS = ("eslab.checks",)
-CLI = ("eslab.__main__",)
+CLI = ("eslab.__main__", "eslab.hub")
 UI = ("matplotlib", "ipywidgets", "IPython")
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {

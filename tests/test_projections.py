@@ -47,6 +47,7 @@ from eslab.projections import (
     Upsert,
     statements,
 )
+from tests.conftest import StoreFactory
 
 DAY = date(2024, 3, 8)
 
@@ -453,3 +454,27 @@ def test_raw_sql_misses_old_schema_orders_that_the_projection_upcasts() -> None:
         "AND event_data->>'$.consumer_id' IS NOT NULL"
     )["n"][0]
     assert raw < 60  # v1/v2 rows spell it consumerId: the SQL does not see them
+
+
+def test_a_projector_builds_the_same_read_model_on_each_engine(
+    store_factory: StoreFactory,
+) -> None:
+    """Projector, its upserts (INSERT OR REPLACE / ON CONFLICT) and checkpoint on both engines."""
+    store = store_factory(
+        clock=FixedClock(datetime(2024, 3, 8, 9, 0), timedelta(minutes=5)),
+        id_factory=SeededIds(1),
+    )
+    place_orders(store)
+    projector = Projector(store, OrderHistory(), batch_size=4)
+    run = projector.catch_up()
+    assert run.batches > 1 and projector.position == store.last_position()
+    states = dict(read_model(projector).set_index("order_id")["state"])
+    assert states == {
+        "o-0": "APPROVAL_PENDING",
+        "o-1": "APPROVED",
+        "o-2": "CANCELLED",
+        "o-3": "APPROVED",
+        "o-4": "REVISION_PENDING",
+        "o-5": "APPROVAL_PENDING",
+    }
+    assert Projector(store, OrderHistory()).rebuild().events == run.events

@@ -8,6 +8,7 @@ notebook and is truthy only when the answer is right.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,11 +62,16 @@ def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]
     @functools.wraps(check)
     def run(*args: Any, **kwargs: Any) -> CheckResult:
         try:
-            return check(*args, **kwargs)
+            result = check(*args, **kwargs)
         except Exception as exc:
             return hint(
                 f"Checking your answer raised {type(exc).__name__}: {exc}. Run the cells "
                 "above again from the top, then retry."
             )
+        if result and os.environ.get("ESLAB_STORE"):  # a workshop: tell the instructor
+            from eslab.checks import class_record
+
+            class_record.exercise_passed(check.__module__.rsplit(".", 1)[-1], check.__name__)
+        return result
 
     return run

@@ -30,6 +30,9 @@ class Engine(Protocol):
     def cursor(self) -> Any:
         """This thread's cursor (its own transaction)."""
 
+    def public_cursor(self) -> Any:
+        """This thread's cursor for the caller's own SQL, in the store's dialect."""
+
     def execute(self, sql: str, params: dict[str, Any] | list[Any] | None, cur: Any) -> Any:
         """Run ``sql`` (``$name`` / ``?`` parameters); return something with fetchone/all."""
 

@@ -63,6 +63,10 @@ class DuckDBEngine:
             cur = self._local.cursor = self.connection.cursor()
         return cur
 
+    def public_cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor for your own SQL (DuckDB's own)."""
+        return self.cursor()
+
     def execute(
         self, sql: str, params: dict[str, Any] | list[Any] | None, cur: duckdb.DuckDBPyConnection
     ) -> duckdb.DuckDBPyConnection:

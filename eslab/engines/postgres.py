@@ -130,6 +130,10 @@ class PostgresEngine:
             cur = self._local.cursor = self.connect().cursor()
         return cur
 
+    def public_cursor(self) -> SqlCursor:
+        """This thread's cursor for your own SQL, speaking the store's dialect (``$name``)."""
+        return SqlCursor(self, self.cursor())
+
     def _forget(self, conn: psycopg.Connection[Any]) -> None:
         with self._lock:
             if conn in self._connections:
@@ -150,6 +154,10 @@ class PostgresEngine:
         text = translate(sql, isinstance(params, dict))
         if "INSERT OR " in text:
             text = self._upsert(cur, text)
+        if isinstance(params, dict):
+            for name, value in params.items():  # psycopg sends str lists untyped
+                if isinstance(value, list) and _first_is_str(value):
+                    text = text.replace(f"%({name})s", f"%({name})s::text[]")
         return cur.execute(text, params or None)
 
     def changed(self, result: psycopg.Cursor[Any]) -> int:
@@ -285,6 +293,34 @@ class PostgresEngine:
         )
 
 
+class SqlCursor:
+    """A psycopg cursor that takes the store's SQL (``$name``/``?``, ``INSERT OR …``).
+
+    ``execute`` returns the cursor, as DuckDB's does; ``cursor()`` gives a cursor on a new
+    connection of its own (its own transaction, like DuckDB's ``con.cursor()``); ``df()``
+    the rows as a DataFrame. Everything else is psycopg's cursor (``.connection`` …).
+    """
+
+    def __init__(self, engine: PostgresEngine, raw: psycopg.Cursor[Any]) -> None:
+        self._engine, self.raw = engine, raw
+
+    def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> SqlCursor:
+        self._engine.execute(sql, params, self.raw)
+        return self
+
+    def cursor(self) -> SqlCursor:
+        return SqlCursor(self._engine, self._engine.connect().cursor())
+
+    def df(self) -> pd.DataFrame:
+        return self._engine.frame(self.raw)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 _INSERT_OR = re.compile(r"\s*INSERT\s+OR\s+(REPLACE|IGNORE)\s+INTO\s+(\w+)(.*)\Z", re.I | re.S)
 _IN_UNNEST = re.compile(r"IN\s*\(\s*SELECT\s+unnest\(\s*(\$\w+)\s*\)\s*\)", re.I)
 _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\$(\w+)|\?|%|::")
@@ -310,6 +346,11 @@ def translate(sql: str, named: bool) -> str:
         return token
 
     return _PARAM.sub(swap, sql)
+
+
+def _first_is_str(values: list[Any]) -> bool:
+    """Is the list's first non-None value a str (then it goes to the server as text[])?"""
+    return isinstance(next((v for v in values if v is not None), None), str)
 
 
 def _safe(url: str) -> str:

@@ -55,6 +55,8 @@ eslab/engines/duckdb.py | DuckDBEngine.create_schema | schema_sql()
     the DDL shipped in eslab/schema.sql, no input
 eslab/engines/postgres.py | PostgresEngine.execute | text
     the engine's executor (EventStore._run's SQL, translated); values stay parameters
+eslab/engines/postgres.py | SqlCursor.execute | sql
+    store.cursor() on PostgreSQL: the caller's own SQL by design, with parameters
 eslab/engines/postgres.py | PostgresEngine.create_schema | schema_sql()
     the DDL shipped in eslab/schema_postgres.sql, no input
 eslab/store.py | EventStore.sql | query
