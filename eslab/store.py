@@ -300,13 +300,11 @@ class EventStore:
                     "reference in the event."
                 )
             data.append(payload)
-        if metadata is not None and not isinstance(metadata, EventMetadata):
-            raise SerializationError(
-                f"metadata must be an eslab.EventMetadata, got {type(metadata).__name__}."
-            )
-        meta = json.dumps(metadata.to_dict()) if metadata and metadata.to_dict() else None
+        meta = _metadata_json(metadata)
         if triggering_event is None and metadata is not None:
             triggering_event = metadata.triggering_message_id
+        if triggering_event not in (None, ""):
+            _check_id("triggering_event", triggering_event)
         now = self.clock()
         n = len(events)
         rows = {
@@ -889,6 +887,28 @@ def _check_id(name: str, value: object) -> None:
                 f"{name} {value!r:.80} is not valid text ({exc.reason} at "
                 f"{exc.start}); DuckDB stores UTF-8 only."
             ) from None
+
+
+def _metadata_json(metadata: object) -> str | None:
+    """The JSON of an append's metadata (None when empty), refusing what JSON cannot hold."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, EventMetadata):
+        raise SerializationError(
+            f"metadata must be an eslab.EventMetadata, got {type(metadata).__name__}."
+        )
+    data = metadata.to_dict()
+    if not data:
+        return None
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(
+            f"The metadata {data!r:.80} cannot be stored as JSON ({exc}). Use str, int, "
+            "finite floats, bool, None, and lists or dicts (with str keys) of those."
+        ) from None
+    _utf8("the metadata", json.dumps(data, ensure_ascii=False))
+    return text
 
 
 def _check_count(name: str, value: object) -> None:
