@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from eslab import events as events_module
+from eslab import serialization
 from eslab.clock import Clock, IdFactory, new_id, utc_now
 from eslab.errors import (
     BadInputError,
@@ -900,15 +901,9 @@ def _metadata_json(metadata: object) -> str | None:
     data = metadata.to_dict()
     if not data:
         return None
-    try:
-        text = json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(
-            f"The metadata {data!r:.80} cannot be stored as JSON ({exc}). Use str, int, "
-            "finite floats, bool, None, and lists or dicts (with str keys) of those."
-        ) from None
-    _utf8("the metadata", json.dumps(data, ensure_ascii=False))
-    return text
+    plain = serialization.encode(data, "metadata")  # refuses NaN, non-str keys, objects
+    _utf8("the metadata", json.dumps(plain, ensure_ascii=False))
+    return json.dumps(plain)
 
 
 def _check_count(name: str, value: object) -> None:

@@ -48,3 +48,12 @@ def test_triggering_event_must_be_text(store: EventStore, trigger: object) -> No
     with pytest.raises(eslab.InvalidIdError, match="triggering_event"):
         store.append("BankAccount", "a", [MoneyDeposited(1)], 1, triggering_event=trigger)
     assert contents(store) == before
+
+
+def test_metadata_keys_must_be_text(store: EventStore) -> None:
+    before = contents(store)
+    with pytest.raises(eslab.SerializationError, match="key"):
+        store.append(
+            "BankAccount", "a", [MoneyDeposited(1)], 1, metadata=EventMetadata(extra={"k": {1: 2}})
+        )
+    assert contents(store) == before
