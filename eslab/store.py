@@ -24,7 +24,7 @@ import json
 import numbers
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -564,6 +564,9 @@ class EventStore:
         """Current versions of many streams in one query."""
         if not streams:
             return {}
+        for entity_type, entity_id in streams:
+            _check_id("entity_type", entity_type)
+            _check_id("entity_id", entity_id)
         rows = self._run(
             "SELECT e.entity_type, e.entity_id, max(e.entity_version) FROM events e "
             "JOIN (SELECT unnest($t) AS t, unnest($i) AS i) s "
@@ -659,6 +662,18 @@ class EventStore:
         _check_count("after_position", after_position)
         if limit is not None:
             _check_count("limit", limit)
+        if up_to_position is not None:
+            _check_count("up_to_position", up_to_position)
+        if entity_type is not None:
+            _check_id("entity_type", entity_type)
+        if event_types is not None:
+            if isinstance(event_types, str) or not isinstance(event_types, Collection):
+                raise BadInputError(
+                    f"event_types must be a list of event type names, got {event_types!r:.80}; "
+                    "for one type write event_types=['OrderCreated']."
+                )
+            for name in event_types:
+                _check_id("event type", name)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
@@ -689,9 +704,11 @@ class EventStore:
             "schema_version, event_data, metadata, created_at, published, triggering_event, "
             "event_id FROM events WHERE position > $after"
         )
+        _check_count("after_position", after_position)
         params: dict[str, Any] = {"after": after_position}
         for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
             if value is not None:
+                _check_id(name, value)
                 sql += f" AND {name} = ${name}"
                 params[name] = value
         return self._run(sql + " ORDER BY position", params).df()
@@ -758,6 +775,10 @@ class EventStore:
         self, entity_type: str, entity_id: str, max_version: int | None = None
     ) -> dict[str, Any] | None:
         """The newest snapshot row at or below ``max_version`` (None if there is none)."""
+        _check_id("entity_type", entity_type)
+        _check_id("entity_id", entity_id)
+        if max_version is not None:
+            _check_count("max_version", max_version)
         sql = (
             "SELECT entity_version, snapshot_type, snapshot_version, snapshot_json, "
             "triggering_events FROM snapshots WHERE entity_type = $t AND entity_id = $i"
@@ -906,10 +927,19 @@ def _metadata_json(metadata: object) -> str | None:
     return json.dumps(plain)
 
 
+MAX_COUNT = 2**63 - 1
+"""The largest position, version or limit the store's BIGINT columns hold."""
+
+
 def _check_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value <= MAX_COUNT
+    ):
         raise BadInputError(
-            f"{name} must be an int ≥ 0, got {value!r:.80} ({type(value).__name__})."
+            f"{name} must be an int from 0 to 2**63 - 1, got {value!r:.80} "
+            f"({type(value).__name__})."
         )
 
 

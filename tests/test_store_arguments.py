@@ -57,3 +57,43 @@ def test_metadata_keys_must_be_text(store: EventStore) -> None:
             "BankAccount", "a", [MoneyDeposited(1)], 1, metadata=EventMetadata(extra={"k": {1: 2}})
         )
     assert contents(store) == before
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.head("BankAccount", "\ud800"),
+        lambda s: s.heads([(5, "a")]),
+        lambda s: s.read_all(limit=2**64),
+        lambda s: s.read_all(up_to_position="x"),
+        lambda s: s.read_all(entity_type=5),
+        lambda s: s.read_all(entity_type="\ud800"),
+        lambda s: s.read_all(event_types="AccountOpened"),
+        lambda s: s.read_all(event_types=["AccountOpened", 1]),
+        lambda s: s.to_dataframe(entity_type=5),
+        lambda s: s.latest_snapshot("BankAccount", "\ud800"),
+        lambda s: s.latest_snapshot("BankAccount", "a", "x"),
+    ],
+    ids=[
+        "head-surrogate",
+        "heads-int",
+        "limit-huge",
+        "up_to-str",
+        "type-int",
+        "type-surrogate",
+        "event_types-str",
+        "event_types-int",
+        "dataframe-int",
+        "snapshot-surrogate",
+        "snapshot-version-str",
+    ],
+)
+def test_read_arguments_are_checked(store: EventStore, call) -> None:
+    with pytest.raises(eslab.BadInputError, match="must be|not valid text"):
+        call(store)
+
+
+def test_read_all_takes_a_set_of_event_types(store: EventStore) -> None:
+    assert [e.event_type for e in store.read_all(event_types={"AccountOpened"})] == [
+        "AccountOpened"
+    ]
