@@ -189,7 +189,12 @@ class UnitOfWork:
 
     def save_snapshot(self, **row: Any) -> None:
         """Queue a ``snapshots`` row (see :meth:`EventStore.save_snapshot`)."""
-        _check_json("snapshot_json", row.get("snapshot_json"))
+        try:
+            _check_snapshot(**row)
+        except TypeError as exc:  # a missing or unknown column name
+            raise BadInputError(
+                f"save_snapshot() takes the columns of EventStore.save_snapshot: {exc}."
+            ) from None
         self.snapshots.append(row)
 
     def execute(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> None:
@@ -506,10 +511,16 @@ class EventStore:
         for seeding datasets: it does not check that versions start at 1 without gaps.
         """
         self._check_writable()
-        cols = set(getattr(table, "column_names", None) or list(table.columns))
+        names_of = getattr(table, "column_names", None) or getattr(table, "columns", None)
+        if names_of is None or isinstance(table, type):
+            raise BadInputError(
+                f"bulk_insert() takes a pandas DataFrame or a pyarrow Table, got "
+                f"{type(table).__name__}: e.g. bulk_insert(pd.DataFrame(rows))."
+            )
+        cols = set(names_of)
         needed = {"entity_type", "entity_id", "entity_version", "event_type", "event_data"}
         if missing := needed - cols:
-            raise ValueError(
+            raise BadInputError(
                 f"bulk_insert() needs the columns {sorted(missing)}; the table has {sorted(cols)}."
             )
         optional = {
@@ -547,6 +558,11 @@ class EventStore:
             raise EslabError(
                 f"bulk_insert() would duplicate a (entity_type, entity_id, entity_version) "
                 f"already stored; nothing was inserted. {first}"
+            ) from exc
+        except duckdb.Error as exc:
+            raise BadInputError(
+                f"bulk_insert() cannot insert this table ({str(exc).splitlines()[0]}); nothing "
+                "was inserted. Check the columns' types: ids and types text, versions int."
             ) from exc
         finally:
             cur.unregister("_eslab_bulk")
@@ -731,7 +747,15 @@ class EventStore:
     ) -> None:
         """Store a snapshot row (replacing one at the same version)."""
         self._check_writable()
-        _check_json("snapshot_json", snapshot_json)
+        _check_snapshot(
+            entity_type,
+            entity_id,
+            entity_version,
+            snapshot_type,
+            snapshot_json,
+            snapshot_version,
+            triggering_events,
+        )
         with self._write_lock:
             self._insert_snapshot(
                 self.cursor(),
@@ -805,6 +829,7 @@ class EventStore:
 
     def unpublished(self, limit: int = 100) -> list[StoredEvent]:
         """``SELECT * FROM events WHERE published = false ORDER BY position`` (the poller)."""
+        _check_count("limit", limit)
         rows = self._run(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE NOT published "
             "ORDER BY position LIMIT $limit",
@@ -817,6 +842,8 @@ class EventStore:
         self._check_writable()
         if not positions:
             return 0
+        for position in positions:
+            _check_count("position", position)
         with self._write_lock:
             rows = self._run(
                 "UPDATE events SET published = true WHERE position IN (SELECT unnest($p))",
@@ -941,6 +968,35 @@ def _check_count(name: str, value: object) -> None:
             f"{name} must be an int from 0 to 2**63 - 1, got {value!r:.80} "
             f"({type(value).__name__})."
         )
+
+
+def _check_snapshot(
+    entity_type: object,
+    entity_id: object,
+    entity_version: object,
+    snapshot_type: object,
+    snapshot_json: object,
+    snapshot_version: object = 1,
+    triggering_events: object = None,
+) -> None:
+    """Refuse a snapshot row the table cannot hold, before anything is written."""
+    for name, value in (
+        ("entity_type", entity_type),
+        ("entity_id", entity_id),
+        ("snapshot_type", snapshot_type),
+    ):
+        _check_id(name, value)
+    _check_count("entity_version", entity_version)
+    _check_count("snapshot_version", snapshot_version)
+    _check_json("snapshot_json", snapshot_json)
+    _utf8("snapshot_json", snapshot_json)  # type: ignore[arg-type]
+    if triggering_events is not None:
+        if isinstance(triggering_events, str) or not isinstance(triggering_events, Sequence):
+            raise BadInputError(
+                f"triggering_events must be a list of event ids, got {triggering_events!r:.80}."
+            )
+        for event_id in triggering_events:
+            _check_id("triggering event id", event_id)
 
 
 def _check_json(name: str, text: object) -> None:

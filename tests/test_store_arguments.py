@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 import eslab
@@ -97,3 +98,52 @@ def test_read_all_takes_a_set_of_event_types(store: EventStore) -> None:
     assert [e.event_type for e in store.read_all(event_types={"AccountOpened"})] == [
         "AccountOpened"
     ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.save_snapshot("BankAccount", "a", "x", "BankAccount", "{}"),
+        lambda s: s.save_snapshot("BankAccount", "a", 2**64, "BankAccount", "{}"),
+        lambda s: s.save_snapshot("BankAccount", 5, 1, "BankAccount", "{}"),
+        lambda s: s.save_snapshot("BankAccount", "a", 1, "BankAccount", '"\ud800"'),
+        lambda s: s.save_checkpoint("projector", 2**64),
+        lambda s: s.mark_published(["x"]),
+        lambda s: s.mark_published([True]),
+        lambda s: s.unpublished("x"),
+        lambda s: s.bulk_insert(5),
+        lambda s: s.bulk_insert(pd.DataFrame([{"entity_type": "T"}])),
+    ],
+    ids=[
+        "snapshot-version-str",
+        "snapshot-version-huge",
+        "snapshot-id-int",
+        "snapshot-surrogate",
+        "checkpoint-huge",
+        "published-str",
+        "published-bool",
+        "unpublished-str",
+        "bulk-int",
+        "bulk-missing-columns",
+    ],
+)
+def test_write_arguments_are_checked(store: EventStore, call) -> None:
+    before = contents(store), store.latest_snapshot("BankAccount", "a"), store.checkpoint("p")
+    with pytest.raises(eslab.BadInputError):
+        call(store)
+    after = contents(store), store.latest_snapshot("BankAccount", "a"), store.checkpoint("p")
+    assert after == before
+
+
+def test_a_unit_of_work_refuses_a_bad_snapshot_before_writing(store: EventStore) -> None:
+    with pytest.raises(eslab.BadInputError, match="entity_version"):
+        with store.unit_of_work() as uow:
+            uow.append("BankAccount", "a", [MoneyDeposited(1)], 1)
+            uow.save_snapshot(
+                entity_type="BankAccount",
+                entity_id="a",
+                entity_version="x",
+                snapshot_type="BankAccount",
+                snapshot_json="{}",
+            )
+    assert store.head("BankAccount", "a") == 1
