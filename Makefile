@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: venv lab test test-fast lint strip bench clean
+.PHONY: venv lab test test-fast soak lint strip bench clean
 
 ## venv: create .venv (only if missing) and install eslab with its test tools
 venv: $(STAMP)
@@ -37,6 +37,10 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -m "not browser and not notebooks" $(PYTEST_ARGS)
 
+## soak: the property tests with fresh random cases and 20x as many (minutes, not seconds)
+soak: venv
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/property $(PYTEST_ARGS)
+
 ## lint: ruff check + format check
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -56,6 +60,6 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 ## clean: remove .venv, build output, caches and test artifacts
 clean:
-	rm -rf $(VENV) build dist *.egg-info test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
