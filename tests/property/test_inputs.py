@@ -215,39 +215,39 @@ def test_bad_arguments_are_refused(store: EventStore, data: st.DataObject) -> No
         st.integers(), st.booleans(), st.text(max_size=3), st.none(), st.floats(allow_nan=False)
     ),
 )
-def test_mistyped_events_are_refused_or_read_back_equal(
-    store: EventStore, field: str, value: Any
-) -> None:
+def test_mistyped_events_are_refused_or_read_back_equal(field: str, value: Any) -> None:
     """A value that does not fit the field's type hint is refused at append (or fits)."""
     count("mistyped events")
+    store = EventStore()  # its own: today such a row is written and poisons every reader
     event = note(**{field: value})
-    head = store.head("Typed", "x")
     before = fingerprint(store)
     try:
-        store.append("Typed", "x", [event], head)
+        store.append("Typed", "x", [event], 0)
     except support.EslabError:
         assert fingerprint(store) == before
         return
-    assert_same_event(store.load("Typed", "x", after_version=head)[0].event, event)
+    assert_same_event(store.load("Typed", "x")[0].event, event)
 
 
 @pytest.mark.xfail(strict=False, reason="issue 14 §3 fixed on branch mechanisms")
 @examples(30, phases=NO_SHRINK)
 @given(
-    version=st.sampled_from(["two", 99, -1, 2.5, True]),
+    version=st.sampled_from(["two", 2.5, True, None]),
     as_of=st.sampled_from(["yesterday", 5, 1.5, "2024-13-45"]),
     which=st.sampled_from(["find version", "find as_of", "load version", "load as_of"]),
 )
 def test_time_travel_arguments_are_checked(
     store: EventStore, version: Any, as_of: Any, which: str
 ) -> None:
-    """find/load at a version that is not one of the stream's, or a time that is not one."""
+    """find/load at a version that is not one (find: also above the head), or a time that
+    is not one. (``load`` keeps range semantics: a version above the head is fine there.)"""
     count("time travel arguments")
     repo = AggregateRepository(store, PropTally)
+    head = store.head("PropTally", "t-1")
     calls = {
-        "find version": lambda: repo.find("t-1", version=version),
+        "find version": lambda: repo.find("t-1", version=head + 98 if version is None else version),
         "find as_of": lambda: repo.find("t-1", as_of=as_of),
-        "load version": lambda: store.load("PropTally", "t-1", up_to_version=version),
+        "load version": lambda: store.load("PropTally", "t-1", up_to_version=version or "two"),
         "load as_of": lambda: store.load("PropTally", "t-1", as_of=as_of),
     }
     refused(calls[which], store)
