@@ -22,7 +22,12 @@ settings.register_profile(
     "eslab", derandomize=True, database=None, deadline=None, suppress_health_check=_QUIET
 )
 settings.register_profile(
-    "soak", derandomize=False, database=None, deadline=None, suppress_health_check=_QUIET
+    "soak",
+    derandomize=False,
+    database=None,
+    deadline=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,  # a failure prints @reproduce_failure(...) to replay it
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "eslab"))
 

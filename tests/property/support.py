@@ -112,14 +112,13 @@ class PropTally(Aggregate):
         return [command.note]
 
     def apply_note(self, event: PropNote) -> None:
-        self.events += 1
-        self.total += event.count
-        self.last = event.text
+        self._count(event.count, event.text)
 
     def apply_legacy(self, event: PropLegacy) -> None:
-        self.events += 1
-        self.total += event.count
-        self.last = event.text
+        self._count(event.count, event.text)
+
+    def _count(self, count: int, text: str) -> None:
+        self.events, self.total, self.last = self.events + 1, self.total + count, text
 
 
 def fold(events: list[Event]) -> PropTally:
