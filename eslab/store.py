@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 import re
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -214,6 +215,7 @@ class EventStore:
         id_factory: IdFactory | None = None,
         trace: bool = False,
     ) -> None:
+        _check_setup(path, clock, id_factory)
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
         self.clock: Clock = clock or utc_now
@@ -313,8 +315,10 @@ class EventStore:
             _check_id("triggering_event", triggering_event)
         now = self.clock()
         n = len(events)
+        event_ids = [self.id_factory() for _ in range(n)]
+        _check_made(now, event_ids)
         rows = {
-            "event_ids": [self.id_factory() for _ in range(n)],
+            "event_ids": event_ids,
             "event_types": [type(e).event_type for e in events],
             "event_data": data,
             "entity_types": [entity_type] * n,
@@ -913,6 +917,33 @@ def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
             "here. EventStore(path, read_only=True) works in many processes at once, but only "
             "while no process has it open for writing."
         ) from exc
+
+
+def _check_setup(path: object, clock: object, id_factory: object) -> None:
+    """Refuse a store configured with things it cannot use (before opening anything)."""
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise BadInputError(
+            f"path must be a str or pathlib.Path (or None for memory), got {path!r:.80}."
+        )
+    for name, value, example in (
+        ("clock", clock, "eslab.FixedClock()"),
+        ("id_factory", id_factory, "eslab.SeededIds(seed)"),
+    ):
+        if value is not None and not callable(value):
+            raise BadInputError(
+                f"{name} must be a function to call (e.g. {example}), got {value!r:.80}."
+            )
+
+
+def _check_made(now: object, event_ids: list[Any]) -> None:
+    """What the store's clock and id factory returned is a datetime and valid text ids."""
+    if not isinstance(now, datetime):
+        raise BadInputError(
+            f"The store's clock returned {now!r:.80}, not a datetime: a clock is a function "
+            "returning datetime (e.g. eslab.FixedClock())."
+        )
+    for event_id in event_ids:
+        _check_id("an event id from the store's id_factory", event_id)
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -147,3 +147,34 @@ def test_a_unit_of_work_refuses_a_bad_snapshot_before_writing(store: EventStore)
                 snapshot_json="{}",
             )
     assert store.head("BankAccount", "a") == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EventStore(5),
+        lambda: EventStore(clock="2024-01-01"),
+        lambda: EventStore(id_factory="uuid"),
+        lambda: EventStore(clock=lambda: "yesterday"),
+        lambda: EventStore(id_factory=lambda: 5),
+        lambda: EventStore(id_factory=lambda: "\ud800"),
+    ],
+    ids=["path-int", "clock-str", "ids-str", "clock-returns-str", "ids-int", "ids-surrogate"],
+)
+def test_a_misconfigured_store_is_refused_before_writing(make) -> None:
+    with pytest.raises(eslab.BadInputError) as err:
+        store = make()
+        try:
+            store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0)
+        finally:
+            assert store.sql("SELECT count(*) AS n FROM events")["n"][0] == 0
+    assert "clock" in str(err.value) or "id" in str(err.value) or "path" in str(err.value)
+
+
+def test_a_path_like_object_opens_a_file_store(tmp_path) -> None:
+    class Where:
+        def __fspath__(self) -> str:
+            return str(tmp_path / "s.duckdb")
+
+    with EventStore(Where()) as store:
+        assert store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0) == 1
