@@ -1001,6 +1001,10 @@ def _check_count(name: str, value: object) -> None:
         )
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
+
+
 def _check_snapshot(
     entity_type: object,
     entity_id: object,
@@ -1032,7 +1036,9 @@ def _check_snapshot(
 
 def _check_json(name: str, text: object) -> None:
     try:
-        json.loads(text)  # type: ignore[arg-type]
+        if not isinstance(text, str):
+            raise TypeError(f"a {type(text).__name__} is not a str")
+        json.loads(text, parse_constant=_no_constant)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"{name} must be JSON text, got {text!r:.80}: {exc}.") from None
 

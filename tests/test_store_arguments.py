@@ -178,3 +178,10 @@ def test_a_path_like_object_opens_a_file_store(tmp_path) -> None:
 
     with EventStore(Where()) as store:
         assert store.append("BankAccount", "a", [AccountOpened("ann", 5)], 0) == 1
+
+
+@pytest.mark.parametrize("text", [b"{}", "NaN", '{"x": -Infinity}'], ids=["bytes", "nan", "inf"])
+def test_snapshot_json_must_be_standard_json_text(store: EventStore, text: object) -> None:
+    with pytest.raises(eslab.SerializationError, match="JSON"):
+        store.save_snapshot("BankAccount", "a", 1, "BankAccount", text)
+    assert store.latest_snapshot("BankAccount", "a") is None
