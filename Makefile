@@ -17,7 +17,7 @@ PROXY := .hub/node_modules/.bin/configurable-http-proxy
 # `make hub HUB_ARGS="--password … --ip 0.0.0.0"` (or set ESLAB_HUB_PASSWORD)
 HUB_ARGS ?=
 
-.PHONY: venv lab test test-fast lint strip bench clean hub hub-setup hub-proxy hub-stop
+.PHONY: venv lab test test-fast lint strip bench clean hub hub-setup hub-proxy hub-stop soak
 
 ## venv: create .venv (only if missing) and install eslab with its test tools
 venv: $(STAMP)
@@ -42,6 +42,10 @@ test: venv
 ## test-fast: unit tests only
 test-fast: venv
 	$(BIN)/python -m pytest -m "not browser and not notebooks" --cov $(PYTEST_ARGS)
+
+## soak: the property tests with fresh random cases and 20x as many (minutes, not seconds)
+soak: venv
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/property $(PYTEST_ARGS)
 
 ## lint: ruff check + format check + mypy (configured in pyproject.toml)
 lint: venv
@@ -86,6 +90,6 @@ $(PROXY):
 
 ## clean: remove .venv, build output, caches and test artifacts
 clean:
-	rm -rf $(VENV) .hub build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
+	rm -rf $(VENV) .hub build dist *.egg-info test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis .coverage htmlcov
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +

@@ -38,8 +38,9 @@ import dataclasses
 import functools
 import json
 import numbers
+import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ import pandas as pd
 import pyarrow as pa
 
 from eslab import events as events_module
+from eslab import serialization
 from eslab.clock import Clock, IdFactory, new_id, utc_now
 from eslab.engines import Engine, open_engine
 from eslab.engines.duckdb import first_line as _first_line
@@ -299,6 +301,7 @@ class EventStore:
                 "Pass either a path / URL or an engine, not both: EventStore(engine=…) "
                 "already knows where its tables are."
             )
+        _check_setup(path, clock, id_factory)
         self.read_only = read_only
         self.clock: Clock = clock or utc_now
         self.id_factory: IdFactory = id_factory or new_id
@@ -450,17 +453,17 @@ class EventStore:
                     "reference in the event."
                 )
             data.append(payload)
-        if metadata is not None and not isinstance(metadata, EventMetadata):
-            raise SerializationError(
-                f"metadata must be an eslab.EventMetadata, got {type(metadata).__name__}."
-            )
-        meta = json.dumps(metadata.to_dict()) if metadata and metadata.to_dict() else None
+        meta = _metadata_json(metadata)
         if triggering_event is None and metadata is not None:
             triggering_event = metadata.triggering_message_id
+        if triggering_event not in (None, ""):
+            _check_id("triggering_event", triggering_event)
         now = self.clock()
         n = len(events)
+        event_ids = [self.id_factory() for _ in range(n)]
+        _check_made(now, event_ids)
         rows: dict[str, list[Any]] = {
-            "event_ids": [self.id_factory() for _ in range(n)],
+            "event_ids": event_ids,
             "event_types": [type(e).event_type for e in events],
             "event_data": data,
             "entity_types": [entity_type] * n,
@@ -669,10 +672,16 @@ class EventStore:
         for seeding datasets: it does not check that versions start at 1 without gaps.
         """
         self._check_writable()
-        cols = set(getattr(table, "column_names", None) or list(table.columns))
+        names_of = getattr(table, "column_names", None) or getattr(table, "columns", None)
+        if names_of is None or isinstance(table, type):
+            raise BadInputError(
+                f"bulk_insert() takes a pandas DataFrame or a pyarrow Table, got "
+                f"{type(table).__name__}: e.g. bulk_insert(pd.DataFrame(rows))."
+            )
+        cols = set(names_of)
         needed = {"entity_type", "entity_id", "entity_version", "event_type", "event_data"}
         if missing := needed - cols:
-            raise ValueError(
+            raise BadInputError(
                 f"bulk_insert() needs the columns {sorted(missing)}; the table has {sorted(cols)}."
             )
         optional = {
@@ -770,6 +779,9 @@ class EventStore:
                 raise BadInputError(
                     f"heads() takes (entity_type, entity_id) pairs, got {stream!r:.80}."
                 )
+        for entity_type, entity_id in streams:
+            _check_id("entity_type", entity_type)
+            _check_id("entity_id", entity_id)
         rows = self._run(
             "SELECT e.entity_type, e.entity_id, max(e.entity_version) FROM events e "
             "JOIN (SELECT unnest(CAST($t AS VARCHAR[])) AS t, "
@@ -882,6 +894,18 @@ class EventStore:
             _check_count("limit", limit)
         if quarantine_as is not None:
             _check_id("quarantine_as", quarantine_as)
+        if up_to_position is not None:
+            _check_count("up_to_position", up_to_position)
+        if entity_type is not None:
+            _check_id("entity_type", entity_type)
+        if event_types is not None:
+            if isinstance(event_types, str) or not isinstance(event_types, Collection):
+                raise BadInputError(
+                    f"event_types must be a list of event type names, got {event_types!r:.80}; "
+                    "for one type write event_types=['OrderCreated']."
+                )
+            for name in event_types:
+                _check_id("event type", name)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > $after"
         params: dict[str, Any] = {"after": after_position}
         if entity_type is not None:
@@ -992,9 +1016,11 @@ class EventStore:
             "schema_version, event_data, metadata, created_at, published, triggering_event, "
             "event_id FROM events WHERE position > $after"
         )
+        _check_count("after_position", after_position)
         params: dict[str, Any] = {"after": after_position}
         for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
             if value is not None:
+                _check_id(name, value)
                 sql += f" AND {name} = ${name}"
                 params[name] = value
         return self.engine.frame(self._run(sql + " ORDER BY position", params))
@@ -1030,6 +1056,7 @@ class EventStore:
                 "snapshot_type": snapshot_type,
                 "snapshot_json": snapshot_json,
                 "snapshot_version": snapshot_version,
+                "triggering_events": triggering_events,
             }
         )
         with self._write_lock:
@@ -1135,6 +1162,8 @@ class EventStore:
             _check_count("position", position)
         if not positions:
             return 0
+        for position in positions:
+            _check_count("position", position)
         with self._write_lock:
             result = self._run(
                 "UPDATE events SET published = true WHERE position IN (SELECT unnest($p))",
@@ -1186,6 +1215,33 @@ class EventStore:
 # -- helpers ------------------------------------------------------------------------
 
 
+def _check_setup(path: object, clock: object, id_factory: object) -> None:
+    """Refuse a store configured with things it cannot use (before opening anything)."""
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise BadInputError(
+            f"path must be a str or pathlib.Path (or None for memory), got {path!r:.80}."
+        )
+    for name, value, example in (
+        ("clock", clock, "eslab.FixedClock()"),
+        ("id_factory", id_factory, "eslab.SeededIds(seed)"),
+    ):
+        if value is not None and not callable(value):
+            raise BadInputError(
+                f"{name} must be a function to call (e.g. {example}), got {value!r:.80}."
+            )
+
+
+def _check_made(now: object, event_ids: list[Any]) -> None:
+    """What the store's clock and id factory returned is a datetime and valid text ids."""
+    if not isinstance(now, datetime):
+        raise BadInputError(
+            f"The store's clock returned {now!r:.80}, not a datetime: a clock is a function "
+            "returning datetime (e.g. eslab.FixedClock())."
+        )
+    for event_id in event_ids:
+        _check_id("an event id from the store's id_factory", event_id)
+
+
 def _check_id(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidIdError(
@@ -1202,12 +1258,40 @@ def _check_id(name: str, value: object) -> None:
             ) from None
 
 
-def _check_count(name: str, value: object, example: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise BadInputError(
-            f"{name} must be an int ≥ 0, got {value!r:.80} ({type(value).__name__})"
-            + (f"; {example}." if example else ".")
+def _metadata_json(metadata: object) -> str | None:
+    """The JSON of an append's metadata (None when empty), refusing what JSON cannot hold."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, EventMetadata):
+        raise SerializationError(
+            f"metadata must be an eslab.EventMetadata, got {type(metadata).__name__}."
         )
+    data = metadata.to_dict()
+    if not data:
+        return None
+    plain = serialization.encode(data, "metadata")  # refuses NaN, non-str keys, objects
+    _utf8("the metadata", json.dumps(plain, ensure_ascii=False))
+    return json.dumps(plain)
+
+
+MAX_COUNT = 2**63 - 1
+"""The largest position, version or limit the store's BIGINT columns hold."""
+
+
+def _check_count(name: str, value: object, example: str = "") -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value <= MAX_COUNT
+    ):
+        raise BadInputError(
+            f"{name} must be an int from 0 to 2**63 - 1, got {value!r:.80} "
+            f"({type(value).__name__})" + (f"; {example}." if example else ".")
+        )
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or Infinity)")
 
 
 def _check_as_of(value: object) -> datetime | None:
@@ -1231,11 +1315,22 @@ def _check_snapshot_row(row: dict[str, Any]) -> None:
     _check_count("entity_version", row.get("entity_version"))
     _check_count("snapshot_version", row.get("snapshot_version", 1))
     _check_json("snapshot_json", row.get("snapshot_json"))
+    _utf8("snapshot_json", row["snapshot_json"])
+    triggering = row.get("triggering_events")
+    if triggering is not None:
+        if isinstance(triggering, str) or not isinstance(triggering, Sequence):
+            raise BadInputError(
+                f"triggering_events must be a list of event ids, got {triggering!r:.80}."
+            )
+        for event_id in triggering:
+            _check_id("triggering event id", event_id)
 
 
 def _check_json(name: str, text: object) -> None:
     try:
-        json.loads(text)  # type: ignore[arg-type]
+        if not isinstance(text, str):
+            raise TypeError(f"a {type(text).__name__} is not a str")
+        json.loads(text, parse_constant=_no_constant)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"{name} must be JSON text, got {text!r:.80}: {exc}.") from None
 

@@ -469,7 +469,7 @@ CASES = [
          ("bulk_insert()", "JSON text")),
     Case("bulk_duplicate_version", bulk(entity_id=["acc-1"]), EslabError,
          ("duplicate", "nothing was inserted")),
-    Case("bulk_missing_column", bulk(event_type=None), ValueError,
+    Case("bulk_missing_column", bulk(event_type=None), BadInputError,
          ("needs the columns", "event_type")),
     # a read-only store
     Case("read_only_append", deposit(2), ReadOnlyStoreError, RO, kind="read_only"),

@@ -1,0 +1,1 @@
+"""Property-based (hypothesis) tests of eslab's public API; see ``support.py``."""
