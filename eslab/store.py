@@ -290,7 +290,7 @@ class EventStore:
         id_factory: IdFactory | None = None,
         trace: bool = False,
     ) -> None:
-        if path is not None and not isinstance(path, str | Path):
+        if path is not None and not isinstance(path, str | os.PathLike):
             raise BadInputError(
                 f"path must be a str or pathlib.Path naming the store file, or a "
                 f"postgresql:// URL (or None for a store in memory), got {path!r:.80} "

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from eslab import (
@@ -41,9 +41,6 @@ from tests.property.support import (
     fingerprint,
     refused,
 )
-
-NO_SHRINK = [Phase.explicit, Phase.generate]
-"""For the known gaps (xfail): fail on the first bad case instead of shrinking it."""
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +204,7 @@ def test_bad_arguments_are_refused(store: EventStore, data: st.DataObject) -> No
 # -- known gaps, fixed on other branches (issue 14) -----------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 §1 fixed on branch hardening")
-@examples(30, phases=NO_SHRINK)
+@examples(30)
 @given(
     field=st.sampled_from(["text", "count", "flag", "tags", "when", "point"]),
     value=st.one_of(
@@ -229,8 +225,7 @@ def test_mistyped_events_are_refused_or_read_back_equal(field: str, value: Any) 
     assert_same_event(store.load("Typed", "x")[0].event, event)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 §3 fixed on branch mechanisms")
-@examples(30, phases=NO_SHRINK)
+@examples(30)
 @given(
     version=st.sampled_from(["two", 2.5, True, None]),
     as_of=st.sampled_from(["yesterday", 5, 1.5, "2024-13-45"]),
@@ -253,8 +248,7 @@ def test_time_travel_arguments_are_checked(
     refused(calls[which], store)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 §3 fixed on branch hardening")
-@examples(10, phases=NO_SHRINK)
+@examples(10)
 @given(which=st.sampled_from(["append", "load", "read_all", "head", "find", "snapshot"]))
 def test_a_closed_store_raises_eslab_errors(which: str) -> None:
     count("closed store")
