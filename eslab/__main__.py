@@ -4,7 +4,7 @@ where            where each store lives (file stores; notebooks default to memor
 reset [NAME]     delete one workshop store, or all of them
 seed             build the workshop datasets into file stores
 check NOTEBOOK   run a notebook headless and print its self-check results
-student-copies   regenerate the learner notebooks from notebooks/solutions/
+student-copies   regenerate the learner notebooks from notebooks/solutions/ (and ko/solutions/)
 glossary         print the Korean ↔ English glossary (Markdown)
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from eslab.student_copy import student_notebook, student_source
+from eslab.student_copy import editions, masters, student_notebook, student_path, student_source
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -32,12 +32,16 @@ def test_unbalanced_markers_are_errors(bad: str) -> None:
         student_source(bad)
 
 
-MASTERS = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*.ipynb"))
+MASTERS = masters(NOTEBOOKS)
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=[m.name for m in MASTERS])
+def _id(master: Path) -> str:
+    return str(master.relative_to(NOTEBOOKS))
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=[_id(m) for m in MASTERS])
 def test_learner_copy_is_in_step_with_its_master(master: Path) -> None:
-    learner = NOTEBOOKS / master.name
+    learner = student_path(master)
     assert learner.exists(), f"{learner} missing: run `python -m eslab student-copies`"
     expected = student_notebook(nbformat.read(master, as_version=4))
     actual = nbformat.read(learner, as_version=4)
@@ -50,5 +54,10 @@ def test_learner_copy_is_in_step_with_its_master(master: Path) -> None:
 
 
 def test_every_learner_notebook_has_a_master() -> None:
-    learners = {p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
-    assert learners == {m.name for m in MASTERS}
+    learners = {p for edition in editions(NOTEBOOKS) for p in edition.glob("[0-9][0-9]_*.ipynb")}
+    assert learners == {student_path(m) for m in MASTERS}
+
+
+def test_the_korean_edition_is_an_edition() -> None:
+    assert editions(NOTEBOOKS)[0] == NOTEBOOKS
+    assert NOTEBOOKS / "ko" in editions(NOTEBOOKS)
