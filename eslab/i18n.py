@@ -59,6 +59,15 @@ def _(message: str) -> str:
     return translations(lang).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it yet (gettext's ``N_``).
+
+    For module-level texts (legend labels in a table, option names): the code that shows
+    them calls ``_()`` on the value at that moment, in the language then in use.
+    """
+    return message
+
+
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue of ``lang`` (an empty one if it has no ``.po`` file)."""
@@ -124,9 +133,7 @@ def mo_bytes(entries: dict[str, str]) -> bytes:
     for b in strs:
         str_table.append((len(b), offset))
         offset += len(b) + 1
-    out = struct.pack(
-        "<7I", 0x950412DE, 0, len(keys), header_size, header_size + table_size, 0, 0
-    )
+    out = struct.pack("<7I", 0x950412DE, 0, len(keys), header_size, header_size + table_size, 0, 0)
     for length, start in id_table + str_table:
         out += struct.pack("<2I", length, start)
     out += b"".join(b + b"\0" for b in ids) + b"".join(b + b"\0" for b in strs)
@@ -134,7 +141,7 @@ def mo_bytes(entries: dict[str, str]) -> bytes:
 
 
 def source_messages(package: Path | None = None) -> dict[str, list[str]]:
-    """Every ``_("...")`` message in the package's source → where it is ("path:line").
+    """Every ``_("...")`` / ``N_("...")`` message in the package's source → where it is.
 
     A ``_()`` whose argument is not one literal string is reported under the key
     ``"<not a literal>"`` (its text could never be looked up in a catalogue).
@@ -147,7 +154,7 @@ def source_messages(package: Path | None = None) -> dict[str, list[str]]:
             if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id == "_"
+                and node.func.id in ("_", "N_")
                 and node.args
             ):
                 continue
