@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eslab import workshop
+from eslab.i18n import _
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -28,36 +29,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("where", help="where the stores live")
-    reset = sub.add_parser("reset", help="delete workshop stores")
-    reset.add_argument("name", nargs="?", help="one store (default: all)")
-    seed = sub.add_parser("seed", help="build the workshop datasets")
+    sub.add_parser("where", help=_("where the stores live"))
+    reset = sub.add_parser("reset", help=_("delete workshop stores"))
+    reset.add_argument("name", nargs="?", help=_("one store (default: all)"))
+    seed = sub.add_parser("seed", help=_("build the workshop datasets"))
     seed.add_argument(
-        "--orders", type=int, default=0, help="also generate this many extra orders (deterministic)"
+        "--orders",
+        type=int,
+        default=0,
+        help=_("also generate this many extra orders (deterministic)"),
     )
-    check = sub.add_parser("check", help="run a notebook and show its self-checks")
-    check.add_argument("notebook", help="a path, or a number like 02")
+    check = sub.add_parser("check", help=_("run a notebook and show its self-checks"))
+    check.add_argument("notebook", help=_("a path, or a number like 02"))
     check.add_argument("--timeout", type=int, default=300)
-    sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
-    sub.add_parser("glossary", help="print the glossary")
+    sub.add_parser("student-copies", help=_("regenerate learner notebooks from the masters"))
+    sub.add_parser("glossary", help=_("print the glossary"))
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
 
 def _where(args: argparse.Namespace) -> int:
-    print(f"File stores live in {workshop.stores_dir()} (set ESLAB_STORES to move them).")
+    print(
+        _("File stores live in {path} (set ESLAB_STORES to move them).").format(
+            path=workshop.stores_dir()
+        )
+    )
     for path in workshop.list_stores():
         print(f"  {path.name:30} {path.stat().st_size / 1e6:8.1f} MB")
     print(
-        "Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
-        "Kernel → Restart resets them."
+        _(
+            "Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
+            "Kernel → Restart resets them."
+        )
     )
     return 0
 
 
 def _reset(args: argparse.Namespace) -> int:
     deleted = workshop.reset(args.name)
-    print("\n".join(f"deleted {p}" for p in deleted) or "nothing to delete")
+    print("\n".join(_("deleted {path}").format(path=p) for p in deleted) or _("nothing to delete"))
     return 0
 
 
@@ -66,7 +76,7 @@ def _seed(args: argparse.Namespace) -> int:
 
     built = datasets.seed_workshop(workshop.stores_dir(), extra_orders=args.orders)
     for name, count in built.items():
-        print(f"  {name:30} {count:>10,} events")
+        print(f"  {name:30} " + _("{count:>10,} events").format(count=count))
     return 0
 
 
@@ -85,7 +95,11 @@ def _check(args: argparse.Namespace) -> int:
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
-        print(f"✗ {path.name} stopped with an error:\n{str(exc)[-1500:]}")
+        print(
+            "✗ "
+            + _("{name} stopped with an error:").format(name=path.name)
+            + f"\n{str(exc)[-1500:]}"
+        )
         return 1
     results = [
         line
@@ -94,8 +108,8 @@ def _check(args: argparse.Namespace) -> int:
         for line in _texts(cell)
         if line.startswith(("✓", "✗"))
     ]
-    print(f"{path.name}: ran every cell.")
-    print("\n".join(results) or "(no self-checks found)")
+    print(_("{name}: ran every cell.").format(name=path.name))
+    print("\n".join(results) or _("(no self-checks found)"))
     return 0 if results and all(r.startswith("✓") for r in results) else 1
 
 
@@ -113,7 +127,9 @@ def _find_notebook(name: str) -> Path:
         return path
     matches = sorted(NOTEBOOKS.glob(f"{name}*.ipynb")) if name[:2].isdigit() else []
     if not matches:
-        raise SystemExit(f"No notebook {name!r}: give a path or a number like 02.")
+        raise SystemExit(
+            _("No notebook {name!r}: give a path or a number like 02.").format(name=name)
+        )
     return matches[0]
 
 
@@ -121,7 +137,7 @@ def _student_copies(args: argparse.Namespace) -> int:
     from eslab.student_copy import write_student_copies
 
     for path in write_student_copies(NOTEBOOKS):
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     return 0
 
 

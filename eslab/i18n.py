@@ -28,6 +28,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "ko")
 """The languages the course speaks (English is the source text)."""
 ENV_VAR = "ESLAB_LANG"
+NOT_A_LITERAL = "<not a literal>"
 
 _chosen: str | None = None
 
@@ -143,8 +144,9 @@ def mo_bytes(entries: dict[str, str]) -> bytes:
 def source_messages(package: Path | None = None) -> dict[str, list[str]]:
     """Every ``_("...")`` / ``N_("...")`` message in the package's source → where it is.
 
-    A ``_()`` whose argument is not one literal string is reported under the key
-    ``"<not a literal>"`` (its text could never be looked up in a catalogue).
+    A ``_()`` whose argument is built on the spot (an f-string, a ``+``) is reported under
+    the key :data:`NOT_A_LITERAL`: its text could never be in a catalogue. (A name or a
+    lookup is fine: it holds a text marked with ``N_`` elsewhere.)
     """
     root = package or Path(__file__).resolve().parent
     found: dict[str, list[str]] = {}
@@ -162,6 +164,6 @@ def source_messages(package: Path | None = None) -> dict[str, list[str]]:
             arg = node.args[0]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 found.setdefault(arg.value, []).append(where)
-            else:
-                found.setdefault("<not a literal>", []).append(where)
+            elif isinstance(arg, ast.JoinedStr | ast.BinOp):
+                found.setdefault(NOT_A_LITERAL, []).append(where)
     return found

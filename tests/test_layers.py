@@ -24,7 +24,7 @@ MECHANISMS = frozenset(
     for name in (
         "store events serialization aggregate snapshots upcasting migration messaging "
         "publishing consumers sagas projections shredding importers frame errors clock "
-        "workshop glossary student_copy testing pgcluster"
+        "workshop glossary student_copy testing pgcluster i18n"
     ).split()
 ) | {"eslab"}
 """The event store's machinery (and the small helpers it stands on): no demo in here."""

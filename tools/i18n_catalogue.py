@@ -15,7 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eslab.i18n import LANGUAGES, catalogue_path, read_po, source_messages  # noqa: E402
+from eslab.i18n import (  # noqa: E402
+    LANGUAGES,
+    NOT_A_LITERAL,
+    catalogue_path,
+    read_po,
+    source_messages,
+)
 
 HEADER = (
     'msgid ""\nmsgstr ""\n'
@@ -33,16 +39,17 @@ def quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-def write_catalogue(lang: str) -> list[str]:
-    """Rewrite ``lang``'s .po with every source message; return those left untranslated."""
+def write_catalogue(lang: str, new: dict[str, str] | None = None) -> list[str]:
+    """Rewrite ``lang``'s .po with every source message (``new`` translations win over the
+    file's); return the messages left untranslated."""
     path = catalogue_path(lang)
-    known = read_po(path) if path.exists() else {}
+    known = {**(read_po(path) if path.exists() else {}), **(new or {})}
     messages = source_messages()
-    messages.pop("<not a literal>", None)
+    messages.pop(NOT_A_LITERAL, None)
     parts = [HEADER.format(lang=lang)]
     missing = []
     for msgid in sorted(messages):
-        where = " ".join(sorted(set(messages[msgid])))
+        where = " ".join(sorted({w.rsplit(":", 1)[0] for w in messages[msgid]}))
         msgstr = known.get(msgid, "")
         if not msgstr:
             missing.append(msgid)
@@ -58,7 +65,7 @@ def main(argv: list[str]) -> int:
     for lang in (lang for lang in LANGUAGES if lang != "en"):
         if "--check" in argv:
             known = read_po(catalogue_path(lang))
-            missing = [m for m in source_messages() if m not in known]
+            missing = [m for m in source_messages() if m not in known and m != NOT_A_LITERAL]
         else:
             missing = write_catalogue(lang)
         for msgid in missing:

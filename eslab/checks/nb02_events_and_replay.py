@@ -206,14 +206,14 @@ def _hidden_scenarios() -> list[tuple[Scenario, str]]:
     added, lent = BookAdded("Dune"), BookBorrowed("mia")
     rejected = CommandRejectedError
     return [
-        (([added], BorrowBook("mia"), [lent]), "borrowing a book on the shelf"),
-        (([added, lent], BorrowBook("leo"), rejected), "borrowing a book that is on loan"),
-        (([added, lent], ReturnBook("mia"), [BookReturned("mia")]), "the borrower returning it"),
-        (([added, lent], ReturnBook("leo"), rejected), "someone else returning it"),
-        (([added], ReturnBook("mia"), rejected), "returning a book that is not on loan"),
+        (([added], BorrowBook("mia"), [lent]), _("borrowing a book on the shelf")),
+        (([added, lent], BorrowBook("leo"), rejected), _("borrowing a book that is on loan")),
+        (([added, lent], ReturnBook("mia"), [BookReturned("mia")]), _("the borrower returning it")),
+        (([added, lent], ReturnBook("leo"), rejected), _("someone else returning it")),
+        (([added], ReturnBook("mia"), rejected), _("returning a book that is not on loan")),
         (
             ([added, lent, BookReturned("mia")], BorrowBook("leo"), [BookBorrowed("leo")]),
-            "borrowing it again after the return",
+            _("borrowing it again after the return"),
         ),
     ]
 
@@ -297,8 +297,8 @@ def exercise_3(book_class: Any, scenarios: Any) -> CheckResult:
                 ).format(number=number)
             )
     for buggy, rule in (
-        (lends_twice, "lent a book that is already on loan"),
-        (anyone_returns, "let someone other than the borrower return it"),
+        (lends_twice, _("lent a book that is already on loan")),
+        (anyone_returns, _("let someone other than the borrower return it")),
     ):
         if all(_same(_then(buggy, g, w), t) for g, w, t in scenarios):
             return hint(

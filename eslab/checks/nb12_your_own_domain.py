@@ -117,7 +117,7 @@ def exercise_1(book_class: Any) -> CheckResult:
             _("A book that is already reserved cannot be reserved again: look at reserved_by."),
         ),
     ]
-    failed = _first_failure(scenarios, "process_reserve must not change the book")
+    failed = _first_failure(scenarios, _("process_reserve must not change the book"))
     if failed is not None:  # a hint is falsy: compare with None
         return failed
     return passed(
@@ -258,7 +258,7 @@ def exercise_3(wallet_class: Any) -> CheckResult:
             ),
         ),
     ]
-    failed = _first_failure(scenarios, "process_refund must not change the wallet")
+    failed = _first_failure(scenarios, _("process_refund must not change the wallet"))
     if failed is not None:  # a hint is falsy: compare with None
         return failed
     return passed(
