@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import re
+import subprocess
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -165,3 +167,23 @@ def test_korean_figures_have_no_tofu(korean) -> None:
     ax = fig.axes[0]
     assert HANGUL.search(ax.get_title()) and HANGUL.search(ax.get_xlabel())
     assert _missing_glyphs(fig) == []
+
+
+def _make_dry_run(target: str) -> str:
+    done = subprocess.run(
+        ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_make_lab_ko_sets_korean_menus_and_make_lab_is_unchanged() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["optional-dependencies"]["ko"] == ["jupyterlab-language-pack-ko-KR"]
+    lab_ko = _make_dry_run("lab-ko")
+    assert '"locale": "ko_KR"' in lab_ko
+    assert "@jupyterlab/translation-extension/plugin.jupyterlab-settings" in lab_ko
+    assert "JUPYTERLAB_SETTINGS_DIR=" in lab_ko and "ESLAB_LANG=ko" in lab_ko
+    assert "ko/00_welcome.ipynb" in lab_ko
+    lab = _make_dry_run("lab")
+    assert "jupyter lab notebooks/" in lab
+    assert "ESLAB_LANG" not in lab and "JUPYTERLAB_SETTINGS_DIR" not in lab
