@@ -69,7 +69,8 @@ def _relay(page: Any) -> None:
 
 def _snapshots(page: Any) -> None:
     lab = page.locator(".eslab-snapshotlab")
-    wait_for_text(lab.locator(".eslab-snapshotlab-results"), "버전 10,000의 스냅샷에서", 60_000)
+    results = lab.locator(".eslab-snapshotlab-results")
+    wait_for_text(results, re.compile(r"버전 10,000의 스냅샷에서.*예 ✓"), 60_000)
     assert "스냅샷에서 시작해" in text_of(lab.locator(".eslab-snapshotlab-plan"))
 
 
@@ -83,10 +84,11 @@ class Case:
     timeout: float = 240_000
 
 
+# 02 is left out to keep `make test` fast (about 35 s a notebook, 90 s for 05): its only
+# widget, the time machine, is driven in 12, and the notebook tests run 02 in Korean.
 CASES = [
     Case("00_welcome.ipynb", 1, _welcome),
     Case("01_why_event_sourcing.ipynb", 1, _crud),
-    Case("02_events_and_replay.ipynb", 1, _time_machine(5, r"Money\w+")),
     Case("03_optimistic_locking.ipynb", 1, _conflict),
     Case("04_publishing_events.ipynb", 1, _relay),
     Case("05_snapshots.ipynb", 2, _snapshots, 300_000),
