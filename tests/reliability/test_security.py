@@ -85,6 +85,10 @@ eslab/lessons/nb09_queries_and_projections.py | orders_from_read_model | sql
     the constant ORDERS_FROM_READ_MODEL_SQL; table checked against two constants
 eslab/shredding.py | find_plaintext | sql
     table/column names from DuckDB's catalog, quoted by _quote (" doubled)
+eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[0]
+    only '?' placeholders joined onto a constant INSERT; the values are bound parameters
+eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[-1]
+    only '?' placeholders joined onto a constant INSERT; the values are bound parameters
 """
 ALLOWED: dict[tuple[str, str, str], str] = {
     tuple(where.split(" | ")): reason.strip()  # type: ignore[misc]
