@@ -55,7 +55,7 @@ def language() -> str:
 def _(message: str) -> str:
     """``message`` in the language in use (itself when the catalogue lacks it)."""
     lang = language()
-    if lang == "en":
+    if lang == "en" or not message:  # gettext("") would be the catalogue's header
         return message
     return translations(lang).gettext(message)
 
