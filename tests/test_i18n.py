@@ -124,7 +124,7 @@ def test_po_reading_joins_continued_lines_and_skips_fuzzy(tmp_path: Path) -> Non
     assert read_po(po) == {"": "Content-Type: text/plain; charset=UTF-8\n", "a b": "가 나"}
 
 
-# -- what is not translated yet --------------------------------------------------------------
+# -- nothing a learner sees is left out --------------------------------------------------------------
 
 SHOWN = {"hint", "passed", "set_title", "set_xlabel", "set_ylabel"}
 SHOWN_KEYWORDS = {"description", "title", "label"}
@@ -157,30 +157,12 @@ def _literal_text(node: ast.AST) -> str:
 
 TRANSLATED = [
     *sorted((PACKAGE / "checks").glob("*.py")),
-    *(PACKAGE / "widgets" / f"{n}.py" for n in "base welcome crud_lab time_machine".split()),
-    *(PACKAGE / "widgets" / f"{n}.py" for n in "conflict_lab relay_lab snapshot_lab".split()),
-    PACKAGE / "widgets" / "progress.py",
+    *sorted(set((PACKAGE / "widgets").glob("*.py")) - {PACKAGE / "widgets" / "__init__.py"}),
     *sorted((PACKAGE / "viz").glob("*.py")),
     PACKAGE / "__main__.py",
 ]
-NOT_YET = sorted(
-    set((PACKAGE / "widgets").glob("*.py"))
-    - set(TRANSLATED)
-    - {PACKAGE / "widgets" / "__init__.py"}
-)
-"""Notebooks 06–11 were being revised while the Korean edition was made: their widgets are
-wrapped after that revision landed (their self-checks already are)."""
 
 
 @pytest.mark.parametrize("path", TRANSLATED, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_what_learners_see_goes_through_the_catalogue(path: Path) -> None:
     assert untranslated_texts(path) == []
-
-
-@pytest.mark.xfail(
-    reason="the widgets of notebooks 06–11 (revised in parallel) are not wrapped yet: "
-    + ", ".join(p.stem for p in NOT_YET),
-    strict=True,
-)
-def test_the_widgets_of_notebooks_06_to_11_are_translated() -> None:
-    assert [t for path in NOT_YET for t in untranslated_texts(path)] == []
