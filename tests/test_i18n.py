@@ -124,7 +124,7 @@ def test_po_reading_joins_continued_lines_and_skips_fuzzy(tmp_path: Path) -> Non
     assert read_po(po) == {"": "Content-Type: text/plain; charset=UTF-8\n", "a b": "가 나"}
 
 
-# -- nothing a learner sees is left out --------------------------------------------------------------
+# -- nothing a learner sees is left out ----------------------------------------------------
 
 SHOWN = {"hint", "passed", "set_title", "set_xlabel", "set_ylabel"}
 SHOWN_KEYWORDS = {"description", "title", "label"}
