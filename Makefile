@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+KO_STAMP := $(VENV)/.installed-ko
+# A project-local JupyterLab settings folder for `make lab-ko`: your own settings stay untouched.
+KO_SETTINGS := $(VENV)/jupyterlab-ko-settings
+KO_LOCALE := $(KO_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
 LINT_PATHS := $(wildcard eslab tests bench tools setup.py)
 PYTEST_ARGS ?=
 # e.g. BENCH_ARGS="--quick --reps 1" for a fast look, "--notebooks" to time the notebooks too
@@ -17,7 +21,7 @@ PROXY := .hub/node_modules/.bin/configurable-http-proxy
 # `make hub HUB_ARGS="--password … --ip 0.0.0.0"` (or set ESLAB_HUB_PASSWORD)
 HUB_ARGS ?=
 
-.PHONY: venv lab test test-fast lint strip bench clean hub hub-setup hub-proxy hub-stop soak
+.PHONY: venv lab lab-ko test test-fast lint strip bench clean hub hub-setup hub-proxy hub-stop soak
 
 ## venv: create .venv (only if missing) and install eslab with its test tools
 venv: $(STAMP)
@@ -33,6 +37,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 ## lab: open the course in JupyterLab
 lab: venv
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+
+## lab-ko: the Korean course (notebooks/ko/) in JupyterLab, its menus in Korean too
+lab-ko: $(KO_STAMP)
+	mkdir -p $(dir $(KO_LOCALE))
+	printf '{\n  "locale": "ko_KR"\n}\n' > $(KO_LOCALE)
+	cd notebooks && JUPYTERLAB_SETTINGS_DIR=$(abspath $(KO_SETTINGS)) ESLAB_LANG=ko \
+		$(abspath $(BIN))/jupyter lab ko/00_welcome.ipynb $(LAB_ARGS)
+
+$(KO_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -e '.[ko]'
+	touch $@
 
 ## test: everything (unit, notebook execution, real browser), with coverage of eslab/
 # (fails below the floor in pyproject.toml's [tool.coverage.report])

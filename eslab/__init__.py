@@ -35,6 +35,7 @@ from eslab.errors import (
     WrongExpectedVersionError,
 )
 from eslab.events import Event, EventMetadata, StoredEvent
+from eslab.i18n import language, set_language
 from eslab.store import EventStore, QuarantinedEvent, UnitOfWork, schema_sql
 from eslab.upcasting import upcaster
 
@@ -75,7 +76,9 @@ __all__ = [
     "UpcastError",
     "UpdateResult",
     "WrongExpectedVersionError",
+    "language",
     "reject",
     "schema_sql",
+    "set_language",
     "upcaster",
 ]

@@ -5,7 +5,7 @@ where            where each store lives (file stores; notebooks default to memor
 reset [NAME]     delete one workshop store, or all of them
 seed             build the workshop datasets into file stores
 check NOTEBOOK   run a notebook headless and print its self-check results
-student-copies   regenerate the learner notebooks from notebooks/solutions/
+student-copies   regenerate the learner notebooks from notebooks/solutions/ (and ko/solutions/)
 glossary         print the Korean ↔ English glossary (Markdown)
 classroom start|stop|status|url|reset
                  a shared PostgreSQL store for the whole class (see WORKSHOP.md)
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from eslab import workshop
 from eslab.course import course_dir
+from eslab.i18n import _
 
 NOTEBOOKS = course_dir("notebooks")
 
@@ -35,46 +36,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    course = sub.add_parser("course", help="copy the course into a folder")
-    course.add_argument("dest", type=Path, help="the folder (made if missing)")
+    course = sub.add_parser("course", help=_("copy the course into a folder"))
+    course.add_argument("dest", type=Path, help=_("the folder (made if missing)"))
     course.add_argument(
-        "--solutions", action="store_true", help="also copy the masters (for instructors)"
+        "--solutions", action="store_true", help=_("also copy the masters (for instructors)")
     )
-    sub.add_parser("where", help="where the stores live")
-    reset = sub.add_parser("reset", help="delete workshop stores")
-    reset.add_argument("name", nargs="?", help="one store (default: all)")
-    seed = sub.add_parser("seed", help="build the workshop datasets")
+    sub.add_parser("where", help=_("where the stores live"))
+    reset = sub.add_parser("reset", help=_("delete workshop stores"))
+    reset.add_argument("name", nargs="?", help=_("one store (default: all)"))
+    seed = sub.add_parser("seed", help=_("build the workshop datasets"))
     seed.add_argument(
-        "--orders", type=int, default=0, help="also generate this many extra orders (deterministic)"
+        "--orders",
+        type=int,
+        default=0,
+        help=_("also generate this many extra orders (deterministic)"),
     )
-    check = sub.add_parser("check", help="run a notebook and show its self-checks")
-    check.add_argument("notebook", help="a path, or a number like 02")
+    check = sub.add_parser("check", help=_("run a notebook and show its self-checks"))
+    check.add_argument("notebook", help=_("a path, or a number like 02"))
     check.add_argument("--timeout", type=int, default=300)
-    sub.add_parser("student-copies", help="regenerate learner notebooks from the masters")
-    sub.add_parser("glossary", help="print the glossary")
-    classroom = sub.add_parser("classroom", help="the shared classroom store and hub")
+    sub.add_parser("student-copies", help=_("regenerate learner notebooks from the masters"))
+    sub.add_parser("glossary", help=_("print the glossary"))
+    classroom = sub.add_parser("classroom", help=_("the shared classroom store and hub"))
     classroom.add_argument("action", choices=["start", "stop", "status", "url", "reset", "hub"])
     # `classroom hub start|stop|status|reset`: the workshop JupyterHub (as root)
     classroom.add_argument("hub_action", nargs="?", choices=["start", "stop", "status", "reset"])
     classroom.add_argument(
-        "--dir", default="eslab-classroom", help="the cluster's folder (default ./eslab-classroom)"
+        "--dir",
+        default="eslab-classroom",
+        help=_("the cluster's folder (default ./eslab-classroom)"),
     )
     classroom.add_argument(
         "--host",
         default=None,
-        help="address to listen on (default 127.0.0.1; a LAN address for other machines)",
+        help=_("address to listen on (default 127.0.0.1; a LAN address for other machines)"),
     )
-    classroom.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    classroom.add_argument("--hub-dir", default=None, help="where the hub keeps its state")
-    classroom.add_argument("--hub-ip", default="127.0.0.1", help="0.0.0.0: the whole room")
-    classroom.add_argument("--hub-port", type=int, default=8000, help="the hub's port")
+    classroom.add_argument("--port", type=int, default=0, help=_("TCP port (default: a free one)"))
+    classroom.add_argument("--hub-dir", default=None, help=_("where the hub keeps its state"))
+    classroom.add_argument("--hub-ip", default="127.0.0.1", help=_("0.0.0.0: the whole room"))
+    classroom.add_argument("--hub-port", type=int, default=8000, help=_("the hub's port"))
     classroom.add_argument(
         "--password",
         default=os.environ.get("ESLAB_HUB_PASSWORD"),
-        help="the workshop password (or set ESLAB_HUB_PASSWORD)",
+        help=_("the workshop password (or set ESLAB_HUB_PASSWORD)"),
     )
-    classroom.add_argument("--instructor", default="instructor", help="instructor's login")
-    classroom.add_argument("--idle-timeout", type=int, default=3600, help="seconds to cull")
+    classroom.add_argument("--instructor", default="instructor", help=_("instructor's login"))
+    classroom.add_argument("--idle-timeout", type=int, default=3600, help=_("seconds to cull"))
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
@@ -92,19 +98,25 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _where(args: argparse.Namespace) -> int:
-    print(f"File stores live in {workshop.stores_dir()} (set ESLAB_STORES to move them).")
+    print(
+        _("File stores live in {path} (set ESLAB_STORES to move them).").format(
+            path=workshop.stores_dir()
+        )
+    )
     for path in workshop.list_stores():
         print(f"  {path.name:30} {path.stat().st_size / 1e6:8.1f} MB")
     print(
-        "Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
-        "Kernel → Restart resets them."
+        _(
+            "Notebooks 00–11 use in-memory stores unless a cell says otherwise: "
+            "Kernel → Restart resets them."
+        )
     )
     return 0
 
 
 def _reset(args: argparse.Namespace) -> int:
     deleted = workshop.reset(args.name)
-    print("\n".join(f"deleted {p}" for p in deleted) or "nothing to delete")
+    print("\n".join(_("deleted {path}").format(path=p) for p in deleted) or _("nothing to delete"))
     return 0
 
 
@@ -113,7 +125,7 @@ def _seed(args: argparse.Namespace) -> int:
 
     built = datasets.seed_workshop(workshop.stores_dir(), extra_orders=args.orders)
     for name, count in built.items():
-        print(f"  {name:30} {count:>10,} events")
+        print(f"  {name:30} " + _("{count:>10,} events").format(count=count))
     return 0
 
 
@@ -132,7 +144,11 @@ def _check(args: argparse.Namespace) -> int:
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
-        print(f"✗ {path.name} stopped with an error:\n{str(exc)[-1500:]}")
+        print(
+            "✗ "
+            + _("{name} stopped with an error:").format(name=path.name)
+            + f"\n{str(exc)[-1500:]}"
+        )
         return 1
     results = [
         line
@@ -141,8 +157,8 @@ def _check(args: argparse.Namespace) -> int:
         for line in _texts(cell)
         if line.startswith(("✓", "✗"))
     ]
-    print(f"{path.name}: ran every cell.")
-    print("\n".join(results) or "(no self-checks found)")
+    print(_("{name}: ran every cell.").format(name=path.name))
+    print("\n".join(results) or _("(no self-checks found)"))
     return 0 if results and all(r.startswith("✓") for r in results) else 1
 
 
@@ -160,7 +176,9 @@ def _find_notebook(name: str) -> Path:
         return path
     matches = sorted(NOTEBOOKS.glob(f"{name}*.ipynb")) if name[:2].isdigit() else []
     if not matches:
-        raise SystemExit(f"No notebook {name!r}: give a path or a number like 02.")
+        raise SystemExit(
+            _("No notebook {name!r}: give a path or a number like 02.").format(name=name)
+        )
     return matches[0]
 
 
@@ -168,7 +186,7 @@ def _student_copies(args: argparse.Namespace) -> int:
     from eslab.student_copy import write_student_copies
 
     for path in write_student_copies(NOTEBOOKS):
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     return 0
 
 

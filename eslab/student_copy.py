@@ -84,17 +84,33 @@ def student_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def student_path(master_path: Path) -> Path:
-    """notebooks/solutions/NN_x.ipynb → notebooks/NN_x.ipynb."""
+    """notebooks/solutions/NN_x.ipynb → notebooks/NN_x.ipynb (ko/solutions → ko)."""
     return master_path.parent.parent / master_path.name
 
 
+def editions(notebooks_dir: Path) -> list[Path]:
+    """The folders with a ``solutions/`` subfolder: ``notebooks/`` (English) first, then
+    the translated editions such as ``notebooks/ko/`` (Korean)."""
+    translated = sorted(p.parent for p in notebooks_dir.glob("*/solutions") if p.is_dir())
+    return [notebooks_dir, *translated]
+
+
+def masters(notebooks_dir: Path) -> list[Path]:
+    """Every master notebook of every edition (English first)."""
+    return [
+        path
+        for edition in editions(notebooks_dir)
+        for path in sorted((edition / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    ]
+
+
 def write_student_copies(notebooks_dir: Path) -> list[Path]:
-    """Regenerate every learner copy from ``notebooks_dir/solutions``; return the paths.
+    """Regenerate every learner copy from each edition's ``solutions/``; return the paths.
 
     Every master is converted before any copy is written: one bad master writes nothing.
     """
     copies = {}
-    for master_path in sorted((notebooks_dir / "solutions").glob("[0-9][0-9]_*.ipynb")):
+    for master_path in masters(notebooks_dir):
         try:
             copies[student_path(master_path)] = student_notebook(
                 nbformat.read(master_path, as_version=4)

@@ -25,7 +25,7 @@ MECHANISMS = frozenset(
         "store events serialization aggregate snapshots upcasting migration messaging "
         "publishing consumers sagas projections shredding importers frame errors clock "
         "workshop glossary student_copy testing pgcluster course engines engines.duckdb "
-        "engines.postgres log_tailing classroom"
+        "engines.postgres log_tailing classroom i18n"
     ).split()
 ) | {"eslab"}
 """The event store's machinery (and the small helpers it stands on): no demo in here."""

@@ -14,7 +14,14 @@ import pytest
 
 from eslab.__main__ import main
 from eslab.errors import BadInputError
-from eslab.student_copy import CODE_STUB, student_notebook, student_source
+from eslab.student_copy import (
+    CODE_STUB,
+    editions,
+    masters,
+    student_notebook,
+    student_path,
+    student_source,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -101,9 +108,16 @@ def test_the_conversion_script_converts_old_masters(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=[m.name for m in MASTERS])
+MASTERS = masters(NOTEBOOKS)
+
+
+def _id(master: Path) -> str:
+    return str(master.relative_to(NOTEBOOKS))
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=[_id(m) for m in MASTERS])
 def test_learner_copy_is_in_step_with_its_master(master: Path) -> None:
-    learner = NOTEBOOKS / master.name
+    learner = student_path(master)
     assert learner.exists(), f"{learner} missing: run `python -m eslab student-copies`"
     expected = student_notebook(nbformat.read(master, as_version=4))
     actual = nbformat.read(learner, as_version=4)
@@ -149,3 +163,10 @@ def test_nbgraders_clear_solutions_gives_the_same_learner_copy(name: str) -> Non
     theirs, _ = ClearSolutions(config=config).preprocess(master, {})
     ours = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert [c.source for c in theirs.cells] == [c.source for c in ours.cells]
+    learners = {p for edition in editions(NOTEBOOKS) for p in edition.glob("[0-9][0-9]_*.ipynb")}
+    assert learners == {student_path(m) for m in MASTERS}
+
+
+def test_the_korean_edition_is_an_edition() -> None:
+    assert editions(NOTEBOOKS)[0] == NOTEBOOKS
+    assert NOTEBOOKS / "ko" in editions(NOTEBOOKS)

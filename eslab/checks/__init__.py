@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eslab.i18n import _
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -26,7 +28,9 @@ class CheckResult:
         return self.passed
 
     def __str__(self) -> str:
-        return f"✓ {self.message}" if self.passed else f"✗ Not yet. Hint: {self.message}"
+        if self.passed:
+            return f"✓ {self.message}"
+        return "✗ " + _("Not yet. Hint: {message}").format(message=self.message)
 
     def __repr__(self) -> str:
         return str(self)
@@ -38,9 +42,9 @@ class CheckResult:
         return f'<div class="eslab-check" style="color:{colour}">{escape(str(self))}</div>'
 
 
-def passed(message: str = "Correct.") -> CheckResult:
-    """A passing verdict."""
-    return CheckResult(True, message)
+def passed(message: str | None = None) -> CheckResult:
+    """A passing verdict (``message`` defaults to "Correct." in the language in use)."""
+    return CheckResult(True, _("Correct.") if message is None else message)
 
 
 def hint(message: str) -> CheckResult:
@@ -65,8 +69,10 @@ def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]
             result = check(*args, **kwargs)
         except Exception as exc:
             return hint(
-                f"Checking your answer raised {type(exc).__name__}: {exc}. Run the cells "
-                "above again from the top, then retry."
+                _(
+                    "Checking your answer raised {type_name}: {exc}. Run the cells "
+                    "above again from the top, then retry."
+                ).format(type_name=type(exc).__name__, exc=exc)
             )
         if result and os.environ.get("ESLAB_STORE"):  # a workshop: tell the instructor
             from eslab.checks import class_record

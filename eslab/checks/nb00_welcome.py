@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
+from eslab.i18n import _
 
 STREAM = ("BankAccount", "my-first")
 """The stream exercise 1 asks for: entity type and entity id."""
@@ -15,19 +16,24 @@ def exercise_1(store: Any) -> CheckResult:
     from eslab.store import EventStore
 
     if not isinstance(store, EventStore):
-        return hint("`answer` should be an EventStore — create one with EventStore().")
+        return hint(_("`answer` should be an EventStore — create one with EventStore()."))
     events = store.read_all()
     if len(events) != 1:
         return hint(
-            f"The store holds {len(events)} events; append exactly one (one list with "
-            "one event, expected_version=0 to create the stream)."
+            _(
+                "The store holds {count} events; append exactly one (one list with one "
+                "event, expected_version=0 to create the stream)."
+            ).format(count=len(events))
         )
     if events[0].event_type != "AccountOpened" or events[0].entity_type != "BankAccount":
-        return hint("Append an AccountOpened event to a 'BankAccount' stream.")
+        return hint(_("Append an AccountOpened event to a 'BankAccount' stream."))
     if (events[0].entity_type, events[0].entity_id) != STREAM:
         return hint(
-            f"Your event went to the stream {events[0].entity_id!r}. A stream is named by "
-            "its entity type *and* its id — one stream per aggregate — so an event with "
-            "another id belongs to another account. Use the id the exercise asks for."
+            _(
+                "Your event went to the stream {entity_id!r}. A stream is named by its "
+                "entity type *and* its id — one stream per aggregate — so an event with"
+                " another id belongs to another account. Use the id the exercise asks "
+                "for."
+            ).format(entity_id=events[0].entity_id)
         )
-    return passed("Your first event is stored: the store is a log of what happened.")
+    return passed(_("Your first event is stored: the store is a log of what happened."))

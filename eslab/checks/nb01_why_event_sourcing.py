@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
+from eslab.i18n import _
 
 LIBRARY_SCENARIO = (
     "the book is added to the catalogue",
@@ -57,47 +58,62 @@ def exercise_1(event_names: Any) -> CheckResult:
     if not isinstance(event_names, list | tuple) or not all(
         isinstance(n, str) for n in event_names
     ):
-        return hint("Give a list of event type names (strings), in the order they happen.")
+        return hint(_("Give a list of event type names (strings), in the order they happen."))
     names = list(event_names)
     for name in names:
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
             return hint(
-                f"{name!r} is not a type name: an event is a class, so name it like one "
-                "(CapitalisedWords, no spaces)."
+                _(
+                    "{name!r} is not a type name: an event is a class, so name it like one "
+                    "(CapitalisedWords, no spaces)."
+                ).format(name=name)
             )
     for name in names:
         if any(word in name.lower() for word in _REFUSED):
             return hint(
-                f"{name!r}: a refused command is not a change of the book. process() "
-                "raises and nothing is stored, so the log only holds what really happened."
+                _(
+                    "{name!r}: a refused command is not a change of the book. process() "
+                    "raises and nothing is stored, so the log only holds what really "
+                    "happened."
+                ).format(name=name)
             )
     for name in names:
         if any(w in _CRUD for w in _words(name)):
             return hint(
-                f"{name!r} says *that* the book changed, not *what* happened: a consumer "
-                "could not tell a loan from a return. Name the business fact."
+                _(
+                    "{name!r} says *that* the book changed, not *what* happened: a consumer"
+                    " could not tell a loan from a return. Name the business fact."
+                ).format(name=name)
             )
     for name in names:
         if not _is_past_tense(name):
             return hint(
-                f"{name!r} reads like a command (what someone asks for). An event is a "
-                "fact that already happened: name it in the past tense."
+                _(
+                    "{name!r} reads like a command (what someone asks for). An event is a "
+                    "fact that already happened: name it in the past tense."
+                ).format(name=name)
             )
     if len(names) != len(_STEP_WORDS):
         return hint(
-            f"You named {len(names)} events. One event per change of the book's state: "
-            "count the steps that changed something (and only those)."
+            _(
+                "You named {count} events. One event per change of the book's state: "
+                "count the steps that changed something (and only those)."
+            ).format(count=len(names))
         )
     for position, (name, stems) in enumerate(zip(names, _STEP_WORDS, strict=True), start=1):
         joined = "".join(_words(name))
         if not any(stem in joined for stem in stems):
             return hint(
-                f"Event {position} ({name!r}) does not say what happened in its step. "
-                "Read the scenario again: each event names one change, in order."
+                _(
+                    "Event {position} ({name!r}) does not say what happened in its step. "
+                    "Read the scenario again: each event names one change, in order."
+                ).format(position=position, name=name)
             )
     return passed(
-        "Facts in the past tense, one per change, none for the refused request: the "
-        "book's history, readable by anyone who subscribes to it."
+        _(
+            "Facts in the past tense, one per change, none for the refused request: the "
+            "book's history, readable by anyone who subscribes to it."
+        )
     )
 
 
@@ -108,25 +124,37 @@ def exercise_2(version: Any, store: Any, account_id: str, threshold: int) -> Che
 
     if isinstance(version, bool) or not isinstance(version, int):
         return hint(
-            f"Give a version number, an int (not {type(version).__name__}): a version "
-            "counts events, so it is never a fraction or a yes/no."
+            _(
+                "Give a version number, an int (not {type_name}): a version counts "
+                "events, so it is never a fraction or a yes/no."
+            ).format(type_name=type(version).__name__)
         )
     repo = AggregateRepository(store, BankAccount)
     head = store.head("BankAccount", account_id)
     if not 1 <= version <= head:
-        return hint(f"The stream has versions 1 to {head}: replay it and watch the balance.")
+        return hint(
+            _("The stream has versions 1 to {head}: replay it and watch the balance.").format(
+                head=head
+            )
+        )
     balances = [repo.find(account_id, version=v).balance for v in range(1, head + 1)]
     if balances[version - 1] <= threshold:
         return hint(
-            f"At that version the balance was not above {threshold} yet. Replay the "
-            "events one at a time (or find(..., version=N)) and watch the balance."
+            _(
+                "At that version the balance was not above {threshold} yet. Replay the "
+                "events one at a time (or find(..., version=N)) and watch the balance."
+            ).format(threshold=threshold)
         )
     if any(b > threshold for b in balances[: version - 1]):
         return hint(
-            f"The balance was already above {threshold} earlier: the question asks "
-            "for the *first* version."
+            _(
+                "The balance was already above {threshold} earlier: the question asks "
+                "for the *first* version."
+            ).format(threshold=threshold)
         )
     return passed(
-        "A question about the past, answered from the log. The CRUD row could only "
-        "tell you today's balance."
+        _(
+            "A question about the past, answered from the log. The CRUD row could only "
+            "tell you today's balance."
+        )
     )

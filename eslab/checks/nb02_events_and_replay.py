@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from eslab.aggregate import Aggregate, reject
 from eslab.checks import CheckResult, hint, passed
 from eslab.events import Event
+from eslab.i18n import _
 from eslab.lessons.nb02_events_and_replay import (
     AddBook,
     BookAdded,
@@ -50,30 +51,36 @@ def exercise_1(replay: Any) -> CheckResult:
     from eslab.domain.bank import BankAccount
 
     if not callable(replay):
-        return hint("Define a function `replay(events)` that returns a BankAccount.")
+        return hint(_("Define a function `replay(events)` that returns a BankAccount."))
     try:
         with _library_replay_watched() as library_calls:
             result = replay(_sample_events())
     except Exception as exc:  # the learner's code: report, don't raise
         return hint(
-            f"Your replay raised {type(exc).__name__}: {exc}. Start from BankAccount() "
-            "and call .apply(event) for each event."
+            _(
+                "Your replay raised {type_name}: {exc}. Start from BankAccount() and "
+                "call .apply(event) for each event."
+            ).format(type_name=type(exc).__name__, exc=exc)
         )
     if library_calls:
         return hint(
-            "Your function hands the work to the library's replay. The point is to see "
-            "the loop itself: a default constructor, then apply for each event, in order."
+            _(
+                "Your function hands the work to the library's replay. The point is to see "
+                "the loop itself: a default constructor, then apply for each event, in order."
+            )
         )
     if not isinstance(result, BankAccount):
-        return hint("Return the aggregate itself (a BankAccount), not a number.")
+        return hint(_("Return the aggregate itself (a BankAccount), not a number."))
     if result.balance != 18 or result.owner != "Dana":
         return hint(
-            "The state is off: apply *every* event, in order, to one instance made "
-            "with the default constructor."
+            _(
+                "The state is off: apply *every* event, in order, to one instance made "
+                "with the default constructor."
+            )
         )
     if replay([]) != BankAccount():
-        return hint("With no events, replay should give a fresh BankAccount().")
-    return passed("That is the replay loop: new instance, apply each event.")
+        return hint(_("With no events, replay should give a fresh BankAccount()."))
+    return passed(_("That is the replay loop: new instance, apply each event."))
 
 
 def exercise_2(
@@ -84,19 +91,21 @@ def exercise_2(
     from eslab.store import EventStore
 
     if not (isinstance(aggregate_class, type) and issubclass(aggregate_class, Aggregate)):
-        return hint("Counter must subclass eslab.Aggregate (and be a @dataclass).")
+        return hint(_("Counter must subclass eslab.Aggregate (and be a @dataclass)."))
     probe = aggregate_class()
     try:
         events = probe.process(command)
     except Exception as exc:
         return hint(
-            f"process() raised {type(exc).__name__}. An aggregate finds its handler "
-            "by the type annotated on a process_… method's argument."
+            _(
+                "process() raised {type_name}. An aggregate finds its handler by the "
+                "type annotated on a process_… method's argument."
+            ).format(type_name=type(exc).__name__)
         )
     if not events:
-        return hint("process must return a list with one event that says what happened.")
+        return hint(_("process must return a list with one event that says what happened."))
     if getattr(probe, "count", None) != 0:
-        return hint("process must not change the state — only apply does.")
+        return hint(_("process must not change the state — only apply does."))
     for start in (0, 5):
         state: Any = aggregate_class()
         state.count = start
@@ -105,25 +114,31 @@ def exercise_2(
                 state.apply(event)
         except Exception as exc:
             return hint(
-                f"apply() raised {type(exc).__name__}. An aggregate finds its apply_… "
-                "handler by the event type annotated on the method's argument."
+                _(
+                    "apply() raised {type_name}. An aggregate finds its apply_… handler by "
+                    "the event type annotated on the method's argument."
+                ).format(type_name=type(exc).__name__)
             )
         if state.count != start + 1:
             return hint(
-                f"Applied to a counter at {start}, your event gives {state.count}. An event "
-                "records a change, so apply must change the state *from where it is* "
-                "(replay applies the same event to many different states)."
+                _(
+                    "Applied to a counter at {start}, your event gives {count}. An event "
+                    "records a change, so apply must change the state *from where it is* "
+                    "(replay applies the same event to many different states)."
+                ).format(start=start, count=state.count)
             )
     repo = repository_factory(EventStore(), aggregate_class)
     counter: Any = repo.save(command, entity_id="c")
-    for _ in range(2):
+    for _turn in range(2):
         counter = repo.update("c", command)
     if getattr(counter, "count", None) != 3 or getattr(repo.find("c"), "count", None) != 3:
         return hint(
-            "After three Increment commands the replayed count should be 3: does "
-            "apply_<…>(self, event) add to self.count?"
+            _(
+                "After three Increment commands the replayed count should be 3: does "
+                "apply_<…>(self, event) add to self.count?"
+            )
         )
-    return passed("process decides, apply changes state — and replay rebuilds it.")
+    return passed(_("process decides, apply changes state — and replay rebuilds it."))
 
 
 # -- exercise 3: an aggregate with an invariant, and its Given/When/Then tests ----------
@@ -191,14 +206,14 @@ def _hidden_scenarios() -> list[tuple[Scenario, str]]:
     added, lent = BookAdded("Dune"), BookBorrowed("mia")
     rejected = CommandRejectedError
     return [
-        (([added], BorrowBook("mia"), [lent]), "borrowing a book on the shelf"),
-        (([added, lent], BorrowBook("leo"), rejected), "borrowing a book that is on loan"),
-        (([added, lent], ReturnBook("mia"), [BookReturned("mia")]), "the borrower returning it"),
-        (([added, lent], ReturnBook("leo"), rejected), "someone else returning it"),
-        (([added], ReturnBook("mia"), rejected), "returning a book that is not on loan"),
+        (([added], BorrowBook("mia"), [lent]), _("borrowing a book on the shelf")),
+        (([added, lent], BorrowBook("leo"), rejected), _("borrowing a book that is on loan")),
+        (([added, lent], ReturnBook("mia"), [BookReturned("mia")]), _("the borrower returning it")),
+        (([added, lent], ReturnBook("leo"), rejected), _("someone else returning it")),
+        (([added], ReturnBook("mia"), rejected), _("returning a book that is not on loan")),
         (
             ([added, lent, BookReturned("mia")], BorrowBook("leo"), [BookBorrowed("leo")]),
-            "borrowing it again after the return",
+            _("borrowing it again after the return"),
         ),
     ]
 
@@ -214,64 +229,88 @@ def exercise_3(book_class: Any, scenarios: Any) -> CheckResult:
     from eslab.errors import CommandRejectedError
 
     if not (isinstance(book_class, type) and issubclass(book_class, Aggregate)):
-        return hint("Book must subclass eslab.Aggregate (and be a @dataclass).")
+        return hint(_("Book must subclass eslab.Aggregate (and be a @dataclass)."))
     for (given, when, then), story in _hidden_scenarios():
         try:
             got = _then(book_class, given, when)
         except Exception as exc:  # the learner's code: report, don't raise
             return hint(
-                f"Your Book raised {type(exc).__name__} for {story}: {exc}. Each command "
-                "needs a process_… method and each event an apply_… method, found by the "
-                "type annotated on the argument."
+                _(
+                    "Your Book raised {type_name} for {story}: {exc}. Each command needs a "
+                    "process_… method and each event an apply_… method, found by the type "
+                    "annotated on the argument."
+                ).format(type_name=type(exc).__name__, story=story, exc=exc)
             )
         if _same(got, then):
             continue
         if then is CommandRejectedError:
             return hint(
-                f"Your Book accepts {story}. An invariant is a rule the aggregate keeps: "
-                "process() checks it against the state the past events built and refuses "
-                "with `raise reject(...)` — no event."
+                _(
+                    "Your Book accepts {story}. An invariant is a rule the aggregate keeps:"
+                    " process() checks it against the state the past events built and "
+                    "refuses with `raise reject(...)` — no event."
+                ).format(story=story)
             )
         return hint(
-            f"For {story} your Book returns {got!r}. process() answers with the event(s) "
-            "that record what happened; apply() must keep the state they describe."
+            _(
+                "For {story} your Book returns {got!r}. process() answers with the "
+                "event(s) that record what happened; apply() must keep the state they "
+                "describe."
+            ).format(story=story, got=got)
         )
     if not isinstance(scenarios, list) or not scenarios:
         return hint(
-            "Your Book keeps its rules. Now write `book_scenarios`: a list of "
-            "(given events, when command, then events or CommandRejectedError)."
+            _(
+                "Your Book keeps its rules. Now write `book_scenarios`: a list of "
+                "(given events, when command, then events or CommandRejectedError)."
+            )
         )
     good, lends_twice, anyone_returns = _Book, _LendsTwice, _AnyoneReturns
     for number, scenario in enumerate(scenarios, start=1):
         if not (isinstance(scenario, tuple | list) and len(scenario) == 3):
-            return hint(f"Scenario {number} should be a tuple (given, when, then).")
+            return hint(
+                _("Scenario {number} should be a tuple (given, when, then).").format(number=number)
+            )
         given, when, then = scenario
         if not isinstance(given, list) or not (
             isinstance(then, list) or then is CommandRejectedError
         ):
             return hint(
-                f"Scenario {number}: `given` is a list of events, `then` a list of events "
-                "or CommandRejectedError."
+                _(
+                    "Scenario {number}: `given` is a list of events, `then` a list of "
+                    "events or CommandRejectedError."
+                ).format(number=number)
             )
         try:
             right = _same(_then(good, given, when), then)
         except Exception as exc:
-            return hint(f"Scenario {number} cannot run ({type(exc).__name__}: {exc}).")
+            return hint(
+                _("Scenario {number} cannot run ({type_name}: {exc}).").format(
+                    number=number, type_name=type(exc).__name__, exc=exc
+                )
+            )
         if not right:
             return hint(
-                f"Scenario {number} fails against a correct Book: check what `then` "
-                "expects after exactly those `given` events."
+                _(
+                    "Scenario {number} fails against a correct Book: check what `then` "
+                    "expects after exactly those `given` events."
+                ).format(number=number)
             )
     for buggy, rule in (
-        (lends_twice, "lent a book that is already on loan"),
-        (anyone_returns, "let someone other than the borrower return it"),
+        (lends_twice, _("lent a book that is already on loan")),
+        (anyone_returns, _("let someone other than the borrower return it")),
     ):
         if all(_same(_then(buggy, g, w), t) for g, w, t in scenarios):
             return hint(
-                f"Your scenarios all pass on a Book that {rule}: tests that cannot fail "
-                "prove nothing. Add a Given/When/Then whose `then` is CommandRejectedError."
+                _(
+                    "Your scenarios all pass on a Book that {rule}: tests that cannot fail "
+                    "prove nothing. Add a Given/When/Then whose `then` is "
+                    "CommandRejectedError."
+                ).format(rule=rule)
             )
     return passed(
-        "Given the past events, when a command, then the new events — or a refusal. Your "
-        "tests catch a broken invariant, and your Book keeps it."
+        _(
+            "Given the past events, when a command, then the new events — or a refusal. Your "
+            "tests catch a broken invariant, and your Book keeps it."
+        )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
+from eslab.i18n import _
 
 
 def exercise_1(table: Any, answer: Any) -> CheckResult:
@@ -12,44 +13,59 @@ def exercise_1(table: Any, answer: Any) -> CheckResult:
     from eslab.lessons.nb03_optimistic_locking import VersionedTable
 
     if not isinstance(table, VersionedTable):
-        return hint("Pass the exercise's VersionedTable (ex1) as the first argument.")
+        return hint(_("Pass the exercise's VersionedTable (ex1) as the first argument."))
     if answer is None:
         return hint(
-            "Save Bob's change with ex1.write(...) and put the number of rows his "
-            "UPDATE changed (CrudWrite.rows) in `answer`."
+            _(
+                "Save Bob's change with ex1.write(...) and put the number of rows his "
+                "UPDATE changed (CrudWrite.rows) in `answer`."
+            )
         )
     try:
         row = table.read("order-9")
     except Exception as exc:  # the learner's table: report, don't raise
         return hint(
-            f"Reading row order-9 failed ({type(exc).__name__}); run the set-up lines "
-            "of the exercise cell again."
+            _(
+                "Reading row order-9 failed ({type_name}); run the set-up lines of the "
+                "exercise cell again."
+            ).format(type_name=type(exc).__name__)
         )
     bobs = [w for w in table.log if w.session == "Bob"]
     if not bobs:
-        return hint("Run Bob's save through ex1.write(..., session='Bob') so it is logged.")
+        return hint(_("Run Bob's save through ex1.write(..., session='Bob') so it is logged."))
     if row.data != {"pizzas": 3}:
         return hint(
-            "Bob's UPDATE overwrote Alice's change — a lost update. Which WHERE "
-            "condition makes an UPDATE match only the version Bob read?"
+            _(
+                "Bob's UPDATE overwrote Alice's change — a lost update. Which WHERE "
+                "condition makes an UPDATE match only the version Bob read?"
+            )
         )
     if "version = $original_version" not in bobs[-1].sql:
         return hint(
-            "Bob's save must say which version he read (the seed's `WHERE version = <original>`)."
+            _(
+                "Bob's save must say which version he read (the seed's `WHERE version ="
+                " <original>`)."
+            )
         )
     if isinstance(answer, bool) or not isinstance(answer, int):
         return hint(
-            f"`answer` should be an int — a count of rows, as the database reports it — "
-            f"not {type(answer).__name__}."
+            _(
+                "`answer` should be an int — a count of rows, as the database reports "
+                "it — not {type_name}."
+            ).format(type_name=type(answer).__name__)
         )
     if answer != bobs[-1].rows:
         return hint(
-            "`answer` should be the number of rows Bob's UPDATE changed, as the "
-            "database reported it."
+            _(
+                "`answer` should be the number of rows Bob's UPDATE changed, as the "
+                "database reported it."
+            )
         )
     return passed(
-        "0 rows: Bob's stale write changed nothing, and Alice's change is safe. "
-        "Bob must reload and decide again."
+        _(
+            "0 rows: Bob's stale write changed nothing, and Alice's change is safe. "
+            "Bob must reload and decide again."
+        )
     )
 
 
@@ -121,7 +137,7 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
     from eslab.errors import ConcurrencyError
 
     if not callable(deposit_with_retry):
-        return hint("Define a function deposit_with_retry(store, account_id, amount).")
+        return hint(_("Define a function deposit_with_retry(store, account_id, amount)."))
     for conflicts in (0, 1, 3):
         store = _interfering_store(conflicts)
         AggregateRepository(store, BankAccount).save(OpenAccount("Eve", 10), entity_id="eve")
@@ -129,44 +145,64 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
             retries = deposit_with_retry(store, "eve", 5)
         except ConcurrencyError:
             return hint(
-                "A ConcurrencyError escaped: someone else appended first. Catch it, "
-                "load the account again (a fresh version) and try once more."
+                _(
+                    "A ConcurrencyError escaped: someone else appended first. Catch it, "
+                    "load the account again (a fresh version) and try once more."
+                )
             )
         except Exception as exc:  # the learner's code: report, don't raise
-            return hint(f"Your function raised {type(exc).__name__}: {exc}")
+            return hint(
+                _("Your function raised {type_name}: {exc}").format(
+                    type_name=type(exc).__name__, exc=exc
+                )
+            )
         if store.appended_by_repository:
             return hint(
-                "The library's repository did the retrying for you (fine in real code). "
-                "Here, write the loop yourself: find, process, append with the version "
-                "you read, and on ConcurrencyError go round again."
+                _(
+                    "The library's repository did the retrying for you (fine in real code). "
+                    "Here, write the loop yourself: find, process, append with the version "
+                    "you read, and on ConcurrencyError go round again."
+                )
             )
         if store.retried_without_reload:
             return hint(
-                "After the conflict your code appended again without loading the account "
-                "first. A retry must reload (the other writer's events, a new version) and "
-                "decide again with process(): the old decision was made on a stale state."
+                _(
+                    "After the conflict your code appended again without loading the account "
+                    "first. A retry must reload (the other writer's events, a new version) and "
+                    "decide again with process(): the old decision was made on a stale state."
+                )
             )
         balance = AggregateRepository(store, BankAccount).find("eve").balance
         if balance == 10 + 100 * conflicts:
             return hint(
-                "Nothing was deposited: load the account, process Deposit(amount) and "
-                "append the events with the version you loaded."
+                _(
+                    "Nothing was deposited: load the account, process Deposit(amount) and "
+                    "append the events with the version you loaded."
+                )
             )
         if balance != 10 + 100 * conflicts + 5:
             return hint(
-                "The final balance is wrong: every retry must start from a fresh load, "
-                "so the other writer's deposit is kept and yours is added once."
+                _(
+                    "The final balance is wrong: every retry must start from a fresh load, "
+                    "so the other writer's deposit is kept and yours is added once."
+                )
             )
         if isinstance(retries, bool) or not isinstance(retries, int):
             return hint(
-                f"Return the number of retries as an int (a count, not {type(retries).__name__})."
+                _("Return the number of retries as an int (a count, not {type_name}).").format(
+                    type_name=type(retries).__name__
+                )
             )
         if retries != conflicts:
             return hint(
-                f"With {conflicts} conflict(s) your function should report {conflicts} "
-                f"retr{'y' if conflicts == 1 else 'ies'}; it returned {retries!r}."
+                _(
+                    "With {conflicts} conflict(s) your function should report {conflicts} "
+                    "retry/retries; it returned {retries!r}."
+                ).format(conflicts=conflicts, retries=retries)
             )
     return passed(
-        "Reload, process, append with the version read; retry on conflict. That is "
-        "what Eventuate's repository does (at most 10 attempts: the first and 9 retries)."
+        _(
+            "Reload, process, append with the version read; retry on conflict. That is "
+            "what Eventuate's repository does (at most 10 attempts: the first and 9 retries)."
+        )
     )

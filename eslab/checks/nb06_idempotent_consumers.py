@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from eslab.checks import CheckResult, hint, never_raise, passed
+from eslab.i18n import N_, _
 
 OPENING = 30
 """Every check opens ``acc-1`` with this balance."""
@@ -80,7 +81,7 @@ def _run_service(handle: Callable[[Any, Any], Any]) -> Any:
     return repo
 
 
-CRASH = (
+CRASH = N_(
     "The check crashed your process right after the first COMMIT of m-1 and of m-2, then "
     "delivered them again. "
 )
@@ -95,40 +96,55 @@ def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
     the effect and the message id in one transaction ends right in both.
     """
     if not callable(handle):
-        return hint("Define a function `handle(repo, message)` that applies one payment.")
+        return hint(_("Define a function `handle(repo, message)` that applies one payment."))
     try:
         repos = [_run_service(handle), _run_service(handle)]
     except Exception as exc:  # the learner's code: report it, never raise
         return hint(
-            f"Your handler raised {type(exc).__name__}: {exc}. Route the message with "
-            "account_route(message) and update the account it names."
+            _(
+                "Your handler raised {type_name}: {exc}. Route the message with "
+                "account_route(message) and update the account it names."
+            ).format(type_name=type(exc).__name__, exc=exc)
         )
     for instance, repo in enumerate(repos, start=1):
         balance = repo.find("acc-1").balance
         rows = repo.store.sql("SELECT message_id FROM processed_messages")
-        where = "" if instance == 1 else "In a second service instance with its own database: "
+        where = "" if instance == 1 else N_("In a second service instance with its own database: ")
         if balance > OPENING + 35:
             return hint(
-                where + CRASH + "A redelivered message changed the balance again. Remember "
-                "each message id in processed_messages, in the SAME unit of work as the "
-                "events (one COMMIT for both), and treat a clash (DuplicateMessageError) as "
-                "'already done'."
+                _(where)
+                + _(CRASH)
+                + _(
+                    "A redelivered message changed the balance again. Remember "
+                    "each message id in processed_messages, in the SAME unit of work as the "
+                    "events (one COMMIT for both), and treat a clash (DuplicateMessageError) as "
+                    "'already done'."
+                )
             )
         if balance < OPENING + 35:
             return hint(
-                where + CRASH + "A deposit is missing: a message id was remembered but its "
-                "effect was not committed with it. The first delivery of every message must "
-                "take effect — keep what you remember in the database, in the same unit of "
-                "work as the events, not in a second one or in a Python variable."
+                _(where)
+                + _(CRASH)
+                + _(
+                    "A deposit is missing: a message id was remembered but its "
+                    "effect was not committed with it. The first delivery of every message must "
+                    "take effect — keep what you remember in the database, in the same unit of "
+                    "work as the events, not in a second one or in a Python variable."
+                )
             )
         if set(rows.message_id) != {"m-1", "m-2", "m-3"}:
             return hint(
-                where + "processed_messages should hold every message id you handled — "
-                "including the one whose command was refused (use uow.record_processed)."
+                _(where)
+                + _(
+                    "processed_messages should hold every message id you handled — "
+                    "including the one whose command was refused (use uow.record_processed)."
+                )
             )
     return passed(
-        "Effect and message id commit together: a crash after the COMMIT leaves both, so the "
-        "redelivery is skipped; each message took effect once."
+        _(
+            "Effect and message id commit together: a crash after the COMMIT leaves both, so the "
+            "redelivery is skipped; each message took effect once."
+        )
     )
 
 
@@ -139,25 +155,35 @@ def exercise_2(answer: Any, report: Any) -> CheckResult:
 
     if answer is None:
         return hint(
-            "Query report.store: group the events by triggering_event and keep the "
-            "groups with more than one row."
+            _(
+                "Query report.store: group the events by triggering_event and keep the "
+                "groups with more than one row."
+            )
         )
     try:
         given = {str(a) for a in answer}
     except TypeError:
-        return hint("Give a collection of message ids (e.g. a set or list of str).")
+        return hint(_("Give a collection of message ids (e.g. a set or list of str)."))
     stored = report.store.read_all(entity_type="BankAccount")
     truth = {m for m, n in events_per_message(stored).items() if n > 1}
     if given == truth:
-        return passed(f"{len(truth)} messages took effect more than once: the drift you saw.")
+        return passed(
+            _("{count} messages took effect more than once: the drift you saw.").format(
+                count=len(truth)
+            )
+        )
     if given > truth:
         return hint(
-            "Some of these messages took effect only once. Count the events per "
-            "triggering_event, not the deliveries."
+            _(
+                "Some of these messages took effect only once. Count the events per "
+                "triggering_event, not the deliveries."
+            )
         )
     return hint(
-        "Some double-applied messages are missing. Every event the consumer wrote "
-        "carries its message id in triggering_event."
+        _(
+            "Some double-applied messages are missing. Every event the consumer wrote "
+            "carries its message id in triggering_event."
+        )
     )
 
 
@@ -174,24 +200,30 @@ def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
 
     if not isinstance(deliveries, Sequence) or isinstance(deliveries, str) or not deliveries:
         return hint(
-            "Give a list of messages in the order the broker delivers them "
-            "(repeat a message to redeliver it)."
+            _(
+                "Give a list of messages in the order the broker delivers them "
+                "(repeat a message to redeliver it)."
+            )
         )
     if not all(isinstance(m, Message) for m in deliveries):
-        return hint("Every item must be a Message: build them with payment_message(...).")
+        return hint(_("Every item must be a Message: build them with payment_message(...)."))
     first_seen: dict[str, Any] = {}
     for m in deliveries:
         if first_seen.setdefault(m.id, m.payload) != m.payload:
             return hint(
-                f"Message {m.id!r} comes twice with different content. A redelivery is the "
-                "same message again — same id, same account, kind and amount; a message with "
-                "other content needs its own id."
+                _(
+                    "Message {id!r} comes twice with different content. A redelivery is the"
+                    " same message again — same id, same account, kind and amount; a "
+                    "message with other content needs its own id."
+                ).format(id=m.id)
             )
     if [m.payload for m in deliveries] == [m.payload for m in late_redelivery()]:
         return hint(
-            "That is the notebook's own example (withdraw 50, deposit 40, withdraw 50). "
-            "Build your own order with other amounts: what makes a refused message succeed "
-            "when it comes again later?"
+            _(
+                "That is the notebook's own example (withdraw 50, deposit 40, withdraw 50). "
+                "Build your own order with other amounts: what makes a refused message succeed "
+                "when it comes again later?"
+            )
         )
     results = {}
     try:
@@ -207,19 +239,25 @@ def exercise_3(deliveries: Sequence[Any]) -> CheckResult:
             results[always_publish] = consumer.updates.find("acc-1").balance
     except Exception as exc:
         return hint(
-            f"Delivering your messages raised {type(exc).__name__}: {exc}. Use "
-            "payment messages for 'acc-1' only."
+            _(
+                "Delivering your messages raised {type_name}: {exc}. Use payment "
+                "messages for 'acc-1' only."
+            ).format(type_name=type(exc).__name__, exc=exc)
         )
     expected = exactly_once_balances(deliveries, {"acc-1": OPENING})["acc-1"]
     if results[False] == expected:
         return hint(
-            "Without the pseudo event this order still ends right. Which messages "
-            "leave no event behind? What if one of them comes again after the "
-            "account changed?"
+            _(
+                "Without the pseudo event this order still ends right. Which messages "
+                "leave no event behind? What if one of them comes again after the "
+                "account changed?"
+            )
         )
     if results[True] != expected:
-        return hint("Use only payment messages for acc-1, each with one id.")
+        return hint(_("Use only payment messages for acc-1, each with one id."))
     return passed(
-        f"Without the pseudo event acc-1 ends at {results[False]} instead of "
-        f"{expected}: that is why the book says 'always publish an event'."
+        _(
+            "Without the pseudo event acc-1 ends at {results} instead of "
+            "{expected}: that is why the book says 'always publish an event'."
+        ).format(results=results[False], expected=expected)
     )

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
+from eslab.i18n import _
 
 SAMPLES = {
     "Ada Lovelace": ("Ada", "Lovelace"),
@@ -22,45 +23,59 @@ def exercise_1(upcaster: Any) -> CheckResult:
 
     if not callable(upcaster):
         return hint(
-            "Define a function that takes the v1 event data (a dict) and returns the v2 data."
+            _("Define a function that takes the v1 event data (a dict) and returns the v2 data.")
         )
     for name, (first, last) in SAMPLES.items():
         v1 = {"courier_id": "courier-7", "name": name}
         try:
             result = upcaster(dict(v1))
         except Exception as exc:  # the learner's code: report, don't raise
-            return hint(f"Your upcaster raised {type(exc).__name__} on {v1}: {exc}.")
+            return hint(
+                _("Your upcaster raised {type_name} on {v1}: {exc}.").format(
+                    type_name=type(exc).__name__, v1=v1, exc=exc
+                )
+            )
         if not isinstance(result, dict):
-            return hint("An upcaster returns the new event data as a dict.")
+            return hint(_("An upcaster returns the new event data as a dict."))
         want = {"courier_id": "courier-7", "first_name": first, "last_name": last}
         if result != want:
             return hint(
-                f"For {name!r} the v2 data should hold courier_id, first_name and "
-                "last_name only (the last word is the last name)."
+                _(
+                    "For {name!r} the v2 data should hold courier_id, first_name and "
+                    "last_name only (the last word is the last name)."
+                ).format(name=name)
             )
     step = next((s for s in upcasting.steps("CourierHired") if s.from_version == 1), None)
     if step is None:
         return hint(
-            "The function is right; now register it so loads use it: decorate it with "
-            '@upcaster("CourierHired", from_version=1).'
+            _(
+                "The function is right; now register it so loads use it: decorate it with "
+                '@upcaster("CourierHired", from_version=1).'
+            )
         )
     if getattr(step.function, "__name__", None) != getattr(upcaster, "__name__", None):
         return hint(
-            f"Another function, {step.function.__name__}, is registered for CourierHired "
-            "v1 → v2, so loads still use it. Register yours in its place with "
-            '@upcaster("CourierHired", from_version=1, replace=True).'
+            _(
+                "Another function, {type_name}, is registered for CourierHired v1 → v2,"
+                " so loads still use it. Register yours in its place with "
+                '@upcaster("CourierHired", from_version=1, replace=True).'
+            ).format(type_name=step.function.__name__)
         )
     try:
         event = events.deserialize(
             "CourierHired", 1, json.dumps({"courier_id": "c-1", "name": "Ada Lovelace"})
         )
     except Exception as exc:
-        return hint(f"Loading a stored v1 CourierHired failed: {type(exc).__name__}: {exc}")
+        return hint(
+            _("Loading a stored v1 CourierHired failed: {type_name}: {exc}").format(
+                type_name=type(exc).__name__, exc=exc
+            )
+        )
     if (getattr(event, "first_name", None), getattr(event, "last_name", None)) != SAMPLES[
         "Ada Lovelace"
     ]:
-        return hint("A stored v1 event should load as a v2 CourierHired with the name split.")
-    return passed("Stored v1 events now load as v2: the rows stay as they are.")
+        return hint(_("A stored v1 event should load as a v2 CourierHired with the name split."))
+    return passed(_("Stored v1 events now load as v2: the rows stay as they are."))
 
 
 SCHEMA_CHANGES: dict[str, str] = {
@@ -82,32 +97,40 @@ def exercise_2(answer: Any) -> CheckResult:
     """Classify each change of :data:`SCHEMA_CHANGES` as ``"compatible"`` or ``"breaking"``."""
     if answer is None or answer is ... or not isinstance(answer, dict):
         return hint(
-            "Answer with a dict {change: 'compatible' or 'breaking'} with one entry for every "
-            "change in check.SCHEMA_CHANGES (copy the keys: `{c: ... for c in "
-            "check.SCHEMA_CHANGES}`)."
+            _(
+                "Answer with a dict {change: 'compatible' or 'breaking'} with one entry for every "
+                "change in check.SCHEMA_CHANGES (copy the keys: `{c: ... for c in "
+                "check.SCHEMA_CHANGES}`)."
+            )
         )
     missing = [c for c in SCHEMA_CHANGES if c not in answer]
     if missing:
-        return hint(f"Classify every change; missing: {missing[0]!r}.")
+        return hint(_("Classify every change; missing: {missing!r}.").format(missing=missing[0]))
     odd = {c: v for c, v in answer.items() if c in SCHEMA_CHANGES and v not in KINDS}
     if odd:
         change, value = next(iter(odd.items()))
         return hint(
-            f"For {change!r} you gave {value!r}: write the word 'compatible' or 'breaking' "
-            "(not True/False or a number)."
+            _(
+                "For {change!r} you gave {value!r}: write the word 'compatible' or "
+                "'breaking' (not True/False or a number)."
+            ).format(change=change, value=value)
         )
     if set(answer.values()) == {"compatible"} or set(answer.values()) == {"breaking"}:
-        return hint("Not every change is of one kind: ask for each one separately.")
+        return hint(_("Not every change is of one kind: ask for each one separately."))
     wrong = [c for c, kind in SCHEMA_CHANGES.items() if answer[c] != kind]
     if wrong:
         return hint(
-            f"{len(wrong)} of {len(SCHEMA_CHANGES)} are not right yet. For each change ask: "
-            "can an event stored BEFORE the change still be read by code written AFTER it "
-            "(and can a consumer that was not updated still read new events)? An addition "
-            "leaves old events readable; a removal, rename or change of type does not. "
-            f"Look again at: {wrong[0]!r}."
+            _(
+                "{count} of {count2} are not right yet. For each change ask: can an "
+                "event stored BEFORE the change still be read by code written AFTER it "
+                "(and can a consumer that was not updated still read new events)? An "
+                "addition leaves old events readable; a removal, rename or change of "
+                "type does not. Look again at: {wrong!r}."
+            ).format(count=len(wrong), count2=len(SCHEMA_CHANGES), wrong=wrong[0])
         )
     return passed(
-        "Right. Additions are backward compatible; removing, renaming or changing the type of "
-        "an aggregate, event or field is breaking — it needs an upcaster (or a new event type)."
+        _(
+            "Right. Additions are backward compatible; removing, renaming or changing the type of "
+            "an aggregate, event or field is breaking — it needs an upcaster (or a new event type)."
+        )
     )

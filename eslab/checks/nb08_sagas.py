@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eslab.checks import CheckResult, hint, never_raise, passed
+from eslab.i18n import N_, _
 
 
 def _compensations_after_card_failure() -> list[str]:
@@ -22,35 +23,47 @@ def exercise_1(answer: Any) -> CheckResult:
     """The compensating commands (type names, in order) after the card authorization fails."""
     if answer is None:
         return hint(
-            "Make `answer` a list of command type names, e.g. ['SomeCommand', ...], read "
-            "from the StepCommandSent events whose `compensating` is True."
+            _(
+                "Make `answer` a list of command type names, e.g. ['SomeCommand', ...], read "
+                "from the StepCommandSent events whose `compensating` is True."
+            )
         )
     if not isinstance(answer, list | tuple) or not all(isinstance(a, str) for a in answer):
-        return hint("The answer is a list of str: the `command_type` of each compensating step.")
+        return hint(_("The answer is a list of str: the `command_type` of each compensating step."))
     expected = _compensations_after_card_failure()
     if list(answer) == expected:
         return passed(
-            "Right: the ticket is cancelled first, then the order rejected — compensations "
-            "run backwards from the step that failed, and the pivot itself has none."
+            _(
+                "Right: the ticket is cancelled first, then the order rejected — compensations "
+                "run backwards from the step that failed, and the pivot itself has none."
+            )
         )
     if sorted(answer) == sorted(expected):
         return hint(
-            "The right commands, in the wrong order. Compensations undo the most recent "
-            "step first and walk back towards step 1."
+            _(
+                "The right commands, in the wrong order. Compensations undo the most recent "
+                "step first and walk back towards step 1."
+            )
         )
     if any("Authoriz" in a for a in answer):
         return hint(
-            "The card authorization is the step that failed (the pivot): nothing was "
-            "authorized, so there is nothing to undo there."
+            _(
+                "The card authorization is the step that failed (the pivot): nothing was "
+                "authorized, so there is nothing to undo there."
+            )
         )
     if len(answer) < len(expected):
         return hint(
-            "A compensation is missing. Look at every step before the failed one that has "
-            "with_compensation(...) — step 1 has nothing but a compensation."
+            _(
+                "A compensation is missing. Look at every step before the failed one that has "
+                "with_compensation(...) — step 1 has nothing but a compensation."
+            )
         )
     return hint(
-        "Look at the saga's own stream: the StepCommandSent events after CompensationStarted "
-        "are the compensating commands."
+        _(
+            "Look at the saga's own stream: the StepCommandSent events after CompensationStarted "
+            "are the compensating commands."
+        )
     )
 
 
@@ -61,39 +74,52 @@ def exercise_2(answer: Any, store: Any, saga_id: str) -> CheckResult:
 
     if answer is None:
         return hint(
-            "Make `answer` a set of 'EntityType id' strings, e.g. {'Order order-1', ...}: "
-            "every stream with an event whose correlation_id is the saga id."
+            _(
+                "Make `answer` a set of 'EntityType id' strings, e.g. {'Order order-1', ...}: "
+                "every stream with an event whose correlation_id is the saga id."
+            )
         )
     if not isinstance(answer, set | frozenset | list | tuple):
-        return hint("The answer is a set of strings like 'Ticket ticket-order-1'.")
+        return hint(_("The answer is a set of strings like 'Ticket ticket-order-1'."))
     answer = {str(a) for a in answer}
     expected = set(correlated_events(store, saga_id)["stream"])
     if not expected:
         return hint(
-            f"No event in this store has the correlation id {saga_id!r}; is it the "
-            "saga id of the order you placed above?"
+            _(
+                "No event in this store has the correlation id {saga_id!r}; is it the "
+                "saga id of the order you placed above?"
+            ).format(saga_id=saga_id)
         )
     if answer == expected:
         return passed(
-            f"Right: {len(expected)} streams in four services share one correlation id — "
-            "that is how you follow one business transaction across the system."
+            _(
+                "Right: {count} streams in four services share one correlation id — "
+                "that is how you follow one business transaction across the system."
+            ).format(count=len(expected))
         )
     missing, extra = expected - answer, answer - expected
     if extra:
         return hint(
-            "Some of your streams do not belong to this saga. Keep only events whose "
-            "metadata correlation_id equals the saga id (json_extract_string(metadata, "
-            "'$.correlation_id') in SQL)."
+            _(
+                "Some of your streams do not belong to this saga. Keep only events whose "
+                "metadata correlation_id equals the saga id (json_extract_string(metadata, "
+                "'$.correlation_id') in SQL)."
+            )
         )
     plumbing = {s for s in missing if s.split(" ")[0] in ("CreateOrderSaga", "SagaReply")}
     if plumbing:
         return hint(
-            "The saga's own stream and the participants' reply stream are streams too, and "
-            "they carry the same correlation id."
+            _(
+                "The saga's own stream and the participants' reply stream are streams too, and "
+                "they carry the same correlation id."
+            )
         )
     return hint(
-        f"{len(missing)} stream(s) are missing. Query by correlation id instead of "
-        "guessing from the order id: a participant's stream id need not contain it."
+        _(
+            "{count} stream(s) are missing. Query by correlation id instead of "
+            "guessing from the order id: a participant's stream id need not contain"
+            " it."
+        ).format(count=len(missing))
     )
 
 
@@ -104,27 +130,39 @@ def exercise_3(orchestrator: Any, saga_id: str) -> CheckResult:
 
     if not isinstance(orchestrator, SagaOrchestrator):
         return hint(
-            "Hand in the new SagaOrchestrator you built on the same store and broker "
-            "(SagaOrchestrator(store, broker, CreateOrderSaga))."
+            _(
+                "Hand in the new SagaOrchestrator you built on the same store and broker "
+                "(SagaOrchestrator(store, broker, CreateOrderSaga))."
+            )
         )
     events = [e.event_type for e in orchestrator.store.load(orchestrator.saga_type, saga_id)]
     if not events:
-        return hint(f"This orchestrator's store has no saga {saga_id!r}: use the same store.")
+        return hint(
+            _("This orchestrator's store has no saga {saga_id!r}: use the same store.").format(
+                saga_id=saga_id
+            )
+        )
     if saga_id not in orchestrator.replayed:
         return hint(
-            "This orchestrator never rebuilt the saga from its stream — is it the old "
-            "one? Make a new SagaOrchestrator, put it in place, then run the messages."
+            _(
+                "This orchestrator never rebuilt the saga from its stream — is it the old "
+                "one? Make a new SagaOrchestrator, put it in place, then run the messages."
+            )
         )
     if events[-1] not in ("SagaCompleted", "SagaFailed"):
         return hint(
-            "The saga has not finished yet. Deliver the remaining messages "
-            "(system.run()) after the new orchestrator took over the reply channel."
+            _(
+                "The saga has not finished yet. Deliver the remaining messages "
+                "(system.run()) after the new orchestrator took over the reply channel."
+            )
         )
     if events.count("SagaStarted") != 1:
-        return hint("The saga was started twice: resume the old one, don't start a new one.")
+        return hint(_("The saga was started twice: resume the old one, don't start a new one."))
     return passed(
-        f"Right: the new orchestrator replayed {len(events)} events of the saga's stream "
-        "and carried on — its memory was only a cache."
+        _(
+            "Right: the new orchestrator replayed {count} events of the saga's "
+            "stream and carried on — its memory was only a cache."
+        ).format(count=len(events))
     )
 
 
@@ -164,46 +202,61 @@ def exercise_4(handle: Any) -> CheckResult:
     """``handle(repo, message)``: the Accounting participant, idempotent the book's way —
     the command message's id recorded in the events it emits (``triggering_event``)."""
     if not callable(handle):
-        return hint("Define a function `handle(repo, message)` for one accounting command.")
+        return hint(_("Define a function `handle(repo, message)` for one accounting command."))
     try:
         runs = [_run_participant(handle), _run_participant(handle)]
     except Exception as exc:  # the learner's code
         return hint(
-            f"Your handler raised {type(exc).__name__}: {exc}. Route the message with "
-            "accounting_route(message) and update the account it names."
+            _(
+                "Your handler raised {type_name}: {exc}. Route the message with "
+                "accounting_route(message) and update the account it names."
+            ).format(type_name=type(exc).__name__, exc=exc)
         )
     for instance, repo in enumerate(runs, start=1):
-        where = "" if instance == 1 else "In a second service instance with its own database: "
+        where = "" if instance == 1 else N_("In a second service instance with its own database: ")
         stored = repo.store.load("Account", "account-1")
         account = repo.find("account-1")
         if len(repo.store.sql("SELECT * FROM processed_messages")):
             return hint(
-                "That is the RDBMS alternative (processed_messages). An event-sourced "
-                "participant can do without a second table: put the message id in the events "
-                "it emits — EventMetadata(triggering_message_id=message.id) — and look for it "
-                "in the account's stream before processing."
+                _(
+                    "That is the RDBMS alternative (processed_messages). An event-sourced "
+                    "participant can do without a second table: put the message id in the events "
+                    "it emits — EventMetadata(triggering_message_id=message.id) — and look for it "
+                    "in the account's stream before processing."
+                )
             )
         if "o-2" in account.authorizations:
             return hint(
-                where + "The late redelivery of the refused authorization (o-2) went through "
-                "once o-1 was reversed. Its first delivery wrote an AccountAuthorizationFailed "
-                "event: if that event carries the message id, the redelivery finds it."
+                _(where)
+                + _(
+                    "The late redelivery of the refused authorization (o-2) went through "
+                    "once o-1 was reversed. Its first delivery wrote an AccountAuthorizationFailed "
+                    "event: if that event carries the message id, the redelivery finds it."
+                )
             )
         if "o-2" not in account.failed_authorizations or len(stored) != 4:
             return hint(
-                where + "The account should hold exactly: created, o-1 authorized, o-2 failed, "
-                "o-1 reversed — each command once. Is every first delivery processed, and "
-                "every redelivery skipped?"
+                _(where)
+                + _(
+                    "The account should hold exactly: created, o-1 authorized, o-2 failed, "
+                    "o-1 reversed — each command once. Is every first delivery processed, and "
+                    "every redelivery skipped?"
+                )
             )
         if any(s.triggering_event is None for s in stored[1:]):
             return hint(
-                where + "Every event a command caused must carry that command's message id "
-                "(the triggering_event column): pass it as metadata when you update."
+                _(where)
+                + _(
+                    "Every event a command caused must carry that command's message id "
+                    "(the triggering_event column): pass it as metadata when you update."
+                )
             )
     return passed(
-        "Right: the message id travels in the events the account emits (Eventuate's "
-        "triggering event); a redelivery finds it in the stream and is skipped — no second "
-        "table, one atomic append."
+        _(
+            "Right: the message id travels in the events the account emits (Eventuate's "
+            "triggering event); a redelivery finds it in the stream and is skipped — no second "
+            "table, one atomic append."
+        )
     )
 
 
@@ -220,14 +273,20 @@ def exercise_5(definition: Any) -> CheckResult:
 
     if not isinstance(definition, SagaDefinition):
         return hint(
-            "Hand in a SagaDefinition: step().with_compensation(...).step()....build() — the "
-            "book's steps with yours added."
+            _(
+                "Hand in a SagaDefinition: step().with_compensation(...).step()....build() — the "
+                "book's steps with yours added."
+            )
         )
     book = CreateOrderSaga.definition
     data = CreateOrderSagaState("order-9", "consumer-9", "r", [], Money(0), ticket_id="t-9")
     loyalty = [s for s in definition.steps if s.participant == LOYALTY_SERVICE]
     if len(loyalty) != 1:
-        return hint(f"Add exactly one step that invokes {LOYALTY_SERVICE!r}.")
+        return hint(
+            _("Add exactly one step that invokes {LOYALTY_SERVICE!r}.").format(
+                LOYALTY_SERVICE=LOYALTY_SERVICE
+            )
+        )
     mine = loyalty[0]
     if mine.command is None:
         return hint(f"Give the {LOYALTY_SERVICE!r} step a command: .invoke_participant(...).")
@@ -236,45 +295,58 @@ def exercise_5(definition: Any) -> CheckResult:
         undo = mine.compensation(data) if mine.compensation else None
     except Exception as exc:
         return hint(
-            f"Your command factory raised {type(exc).__name__}: {exc}. It gets the saga data "
-            "(CreateOrderSagaState): build the command from data.consumer_id and data.order_id."
+            _(
+                "Your command factory raised {type_name}: {exc}. It gets the saga data "
+                "(CreateOrderSagaState): build the command from data.consumer_id and "
+                "data.order_id."
+            ).format(type_name=type(exc).__name__, exc=exc)
         )
     if not isinstance(command, ReservePoints) or command != ReservePoints("consumer-9", "order-9"):
         return hint(
-            "The loyalty step's command should be ReservePoints for this saga's consumer and "
-            "order (from the saga data, not fixed strings)."
+            _(
+                "The loyalty step's command should be ReservePoints for this saga's consumer and "
+                "order (from the saga data, not fixed strings)."
+            )
         )
     if undo is None:
         return hint(
-            "Reserved points must be given back if a later step fails: add "
-            ".with_compensation(LOYALTY_SERVICE, ...) to your step."
+            _(
+                "Reserved points must be given back if a later step fails: add "
+                ".with_compensation(LOYALTY_SERVICE, ...) to your step."
+            )
         )
     if undo != ReleasePoints("order-9") or mine.compensation_participant != LOYALTY_SERVICE:
         return hint(
-            "The compensation undoes the step: ReleasePoints for this order, sent to the "
-            "loyalty service."
+            _(
+                "The compensation undoes the step: ReleasePoints for this order, sent to the "
+                "loyalty service."
+            )
         )
     others = [s for s in definition.steps if s is not mine]
     if [(s.participant, s.compensation_participant) for s in others] != [
         (s.participant, s.compensation_participant) for s in book.steps
     ]:
-        return hint("Keep the book's six steps as they are, in their order; only add yours.")
+        return hint(_("Keep the book's six steps as they are, in their order; only add yours."))
     authorize = next(s for s in definition.steps if s.participant == "AccountingService")
     if mine.number > authorize.number:
         return hint(
-            "After the pivot (the card authorization) steps are retriable and are never "
-            "compensated: a compensatable step like this one belongs before the pivot."
+            _(
+                "After the pivot (the card authorization) steps are retriable and are never "
+                "compensated: a compensatable step like this one belongs before the pivot."
+            )
         )
     if definition.pivot != authorize.number:
-        return hint("The card authorization must stay the pivot of the saga.")
+        return hint(_("The card authorization must stay the pivot of the saga."))
     undone = [
         type(s.compensation(data)).__name__
         for s in definition.compensations_after_failure(authorize.number)
         if s.compensation is not None
     ]
     return passed(
-        f"Right: step {mine.number} is compensatable; if the card fails the orchestrator now "
-        f"sends {' → '.join(undone)} — backwards from the failed step."
+        _(
+            "Right: step {number} is compensatable; if the card fails the "
+            "orchestrator now sends {value} — backwards from the failed step."
+        ).format(number=mine.number, value=" → ".join(undone))
     )
 
 
@@ -285,11 +357,11 @@ def exercise_5(definition: Any) -> CheckResult:
 def exercise_6(answer: Any, system: Any) -> CheckResult:
     """In the choreography ``system``: which services react to ``AccountAuthorizationFailed``?"""
     if system is None or getattr(system, "mode", None) != "choreography":
-        return hint("Pass the choreography system (dance) as the second argument.")
+        return hint(_("Pass the choreography system (dance) as the second argument."))
     if not isinstance(answer, set | frozenset | list | tuple) or not all(
         isinstance(a, str) for a in answer
     ):
-        return hint("Answer with a set of service names (str), e.g. {'OrderService', ...}.")
+        return hint(_("Answer with a set of service names (str), e.g. {'OrderService', ...}."))
     truth = {
         s.service
         for s in system.services
@@ -298,15 +370,21 @@ def exercise_6(answer: Any, system: Any) -> CheckResult:
     given = set(answer)
     if given == truth:
         return passed(
-            f"Right: {' and '.join(sorted(truth))} subscribe to it. Accounting publishes "
-            "this failure event only so that others can undo their work: in choreography "
-            "an event often has a second purpose (§6.3.1)."
+            _(
+                "Right: {value} subscribe to it. Accounting publishes this failure "
+                "event only so that others can undo their work: in choreography an "
+                "event often has a second purpose (§6.3.1)."
+            ).format(value=" and ".join(sorted(truth)))
         )
     if "AccountingService" in given:
         return hint(
-            "Accounting publishes the event; who *subscribes* to it? Look at each service's "
-            "event_handlers() (dance.services) or at the swimlane."
+            _(
+                "Accounting publishes the event; who *subscribes* to it? Look at each service's "
+                "event_handlers() (dance.services) or at the swimlane."
+            )
         )
     if given - truth:
-        return hint("Some of these services have no handler for that event.")
-    return hint("A service is missing: who must undo or decide something when the card is refused?")
+        return hint(_("Some of these services have no handler for that event."))
+    return hint(
+        _("A service is missing: who must undo or decide something when the card is refused?")
+    )

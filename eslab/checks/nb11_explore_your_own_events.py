@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from eslab.checks import CheckResult, hint, passed
+from eslab.i18n import N_, _
 
 _LEDGER_MAP = {
     "stream_id": "acct",
@@ -62,24 +63,32 @@ def exercise_1(answer: Any) -> CheckResult:
 
     if not isinstance(answer, Mapping):
         return hint(
-            "The answer is a dict: eslab's name (stream_id, stream_type, version, "
-            "timestamp, event_type, payload) → the ledger's column name."
+            _(
+                "The answer is a dict: eslab's name (stream_id, stream_type, version, "
+                "timestamp, event_type, payload) → the ledger's column name."
+            )
         )
     try:
         got = events_frame(ledger_table(), answer)
     except EventTableError as exc:
-        return hint(f"events_frame() refused the mapping: {exc}")
+        return hint(_("events_frame() refused the mapping: {exc}").format(exc=exc))
     except Exception as exc:  # a check never raises
-        return hint(f"events_frame() failed: {type(exc).__name__}: {exc}")
+        return hint(
+            _("events_frame() failed: {type_name}: {exc}").format(
+                type_name=type(exc).__name__, exc=exc
+            )
+        )
     want = events_frame(ledger_table(), _LEDGER_MAP)
     for key, column in MAPPING_KEYS.items():
         if not got[column].astype(str).equals(want[column].astype(str)):
             return hint(
-                f"{key!r} does not point at the right ledger column (the frame's {column} "
-                "came out wrong). Which of the ledger's columns means that? (Look at "
-                "ledger_table().head().)"
+                _(
+                    "{key!r} does not point at the right ledger column (the frame's "
+                    "{column} came out wrong). Which of the ledger's columns means that? "
+                    "(Look at ledger_table().head().)"
+                ).format(key=key, column=column)
             )
-    return passed("The ledger reads as an event log: every column found its meaning.")
+    return passed(_("The ledger reads as an event log: every column found its meaning."))
 
 
 def _eventuate_sample() -> pd.DataFrame:
@@ -106,19 +115,27 @@ def exercise_2(find: Any) -> CheckResult:
     """``find(frame) -> set of order ids`` whose CreateOrderSaga was compensated, read off an
     Eventuate log. The check runs it on the sample and on a renumbered copy."""
     if not callable(find):
-        return hint("Define a function that takes an events frame and returns a set of order ids.")
+        return hint(
+            _("Define a function that takes an events frame and returns a set of order ids.")
+        )
     try:
         sample = _eventuate_sample()
     except Exception as exc:
-        return hint(f"The sample could not be read here ({exc}); check data/samples/.")
-    for where, frame in (("", sample), ("On another log (other order ids): ", None)):
+        return hint(
+            _("The sample could not be read here ({exc}); check data/samples/.").format(exc=exc)
+        )
+    for where, frame in (("", sample), (N_("On another log (other order ids): "), None)):
         frame = frame if frame is not None else _renumbered(sample, 500)
         try:
             got = find(frame.copy())
         except Exception as exc:  # the learner's code
-            return hint(f"Your function raised {type(exc).__name__}: {exc}.")
+            return hint(
+                _("Your function raised {type_name}: {exc}.").format(
+                    type_name=type(exc).__name__, exc=exc
+                )
+            )
         if not isinstance(got, set | frozenset | list | tuple) or isinstance(got, str):
-            return hint("Return a set of order ids (the entity_id of each Order stream).")
+            return hint(_("Return a set of order ids (the entity_id of each Order stream)."))
         got = {str(g).removeprefix("Order ") for g in got}
         truth = _rejected(frame)
         if got == truth:
@@ -128,18 +145,26 @@ def exercise_2(find: Any) -> CheckResult:
         }
         if got & cancelled:
             return hint(
-                where + "An order its consumer cancelled after approval is not a compensation: "
-                "its saga succeeded. A compensated saga ends with the order *rejected* after "
-                "a participant (the card) refused."
+                _(where)
+                + _(
+                    "An order its consumer cancelled after approval is not a compensation: "
+                    "its saga succeeded. A compensated saga ends with the order *rejected* after "
+                    "a participant (the card) refused."
+                )
             )
         return hint(
-            where + "Not those orders. Read the log saga by saga: which orders ended rejected "
-            "after their ticket had been created (and then cancelled)? Compute it from the "
-            "frame — the check runs your function on a second log."
+            _(where)
+            + _(
+                "Not those orders. Read the log saga by saga: which orders ended rejected "
+                "after their ticket had been created (and then cancelled)? Compute it from the "
+                "frame — the check runs your function on a second log."
+            )
         )
     return passed(
-        "Right, on both logs: compensation is visible in any event store — TicketCancelled and "
-        "OrderRejected after the card was refused."
+        _(
+            "Right, on both logs: compensation is visible in any event store — TicketCancelled and "
+            "OrderRejected after the card was refused."
+        )
     )
 
 
@@ -148,26 +173,37 @@ def exercise_3(answer: Any) -> CheckResult:
     try:
         ids = _order_event_ids("103")
     except Exception as exc:
-        return hint(f"The sample could not be read here ({exc}); check data/samples/.")
+        return hint(
+            _("The sample could not be read here ({exc}); check data/samples/.").format(exc=exc)
+        )
     if isinstance(answer, int | float) and not isinstance(answer, bool):
         return hint(
-            "Eventuate does not keep a counter: its entities table holds the id of the "
-            "aggregate's last event (a text like 0000018e…-…)."
+            _(
+                "Eventuate does not keep a counter: its entities table holds the id of the "
+                "aggregate's last event (a text like 0000018e…-…)."
+            )
         )
     if not isinstance(answer, str):
-        return hint("The answer is an event id (text) from the event_id column.")
+        return hint(_("The answer is an event id (text) from the event_id column."))
     if answer == ids[-1]:
         return passed(
-            "That is what Eventuate's entities row holds for Order 103; an update "
-            "compares it to the id it read (optimistic locking)."
+            _(
+                "That is what Eventuate's entities row holds for Order 103; an update "
+                "compares it to the id it read (optimistic locking)."
+            )
         )
     if answer in ids:
         return hint(
-            "That event belongs to Order 103, but is it the newest one? Event ids grow with time."
+            _(
+                "That event belongs to Order 103, but is it the newest one? Event ids "
+                "grow with time."
+            )
         )
     return hint(
-        "That id is not one of Order 103's events: filter the frame on the stream "
-        "'Order 103' first."
+        _(
+            "That id is not one of Order 103's events: filter the frame on the stream "
+            "'Order 103' first."
+        )
     )
 
 

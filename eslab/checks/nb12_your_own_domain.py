@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from eslab.checks import CheckResult, hint, never_raise, passed
+from eslab.i18n import _
 
 
 def _event(name: str) -> Any:
@@ -38,12 +39,19 @@ def _command_handled(value: Any, name: str, base: str, command: str, verb: str) 
         and issubclass(value, Aggregate)
         and any(k.__name__ == base for k in value.__mro__)
     ):
-        return hint(f"Hand in your {name} class (a subclass of {base}), not an instance.")
+        return hint(
+            _("Hand in your {name} class (a subclass of {base}), not an instance.").format(
+                name=name, base=base
+            )
+        )
     found = _command(value, command)
     if found is None:
         return hint(
-            f"{name} has no process_… method for {command} yet. Write "
-            f"`def process_{verb}(self, command: {command}) -> list[Event]:` in the class."
+            _(
+                "{name} has no process_… method for {command} yet. Write `def "
+                "process_{verb}(self, command: {command}) -> list[Event]:` in the "
+                "class."
+            ).format(name=name, command=command, verb=verb)
         )
     return found
 
@@ -61,7 +69,11 @@ def _first_failure(scenarios: list[Scenario], mutation: str) -> CheckResult | No
             scenario()
         except ScenarioFailedError as failure:
             if "changed the aggregate's state" in str(failure):
-                return hint(f"{mutation}: return events; only apply_… changes state.")
+                return hint(
+                    _("{mutation}: return events; only apply_… changes state.").format(
+                        mutation=mutation
+                    )
+                )
             return hint(advice)
     return None
 
@@ -79,32 +91,40 @@ def exercise_1(book_class: Any) -> CheckResult:
     scenarios = [
         (
             lambda: given(book_class, dune, to_ann).when(reserve("bob")).then(reserved("bob")),
-            "A lent book can be reserved by another member: given BookAdded and BookLent "
-            "(to ann), ReserveBook('bob') should give [BookReserved('bob')].",
+            _(
+                "A lent book can be reserved by another member: given BookAdded and BookLent "
+                "(to ann), ReserveBook('bob') should give [BookReserved('bob')]."
+            ),
         ),
         (
             lambda: given(book_class, dune).when(reserve("bob")).then_refused(),
-            "A book on the shelf need not be reserved — refuse it (reject): the member can "
-            "just borrow it.",
+            _(
+                "A book on the shelf need not be reserved — refuse it (reject): the member can "
+                "just borrow it."
+            ),
         ),
         (
             lambda: given(book_class, dune, to_ann).when(reserve("ann")).then_refused(),
-            "The member who holds the book cannot reserve it: compare the command's member "
-            "with the book's borrower.",
+            _(
+                "The member who holds the book cannot reserve it: compare the command's member "
+                "with the book's borrower."
+            ),
         ),
         (
             lambda: (
                 given(book_class, dune, to_ann, reserved("bob")).when(reserve("cy")).then_refused()
             ),
-            "A book that is already reserved cannot be reserved again: look at reserved_by.",
+            _("A book that is already reserved cannot be reserved again: look at reserved_by."),
         ),
     ]
-    failed = _first_failure(scenarios, "process_reserve must not change the book")
+    failed = _first_failure(scenarios, _("process_reserve must not change the book"))
     if failed is not None:  # a hint is falsy: compare with None
         return failed
     return passed(
-        "Right: four Given/When/Then scenarios hold — the invariant lives in process_reserve, "
-        "and the events say what happened."
+        _(
+            "Right: four Given/When/Then scenarios hold — the invariant lives in process_reserve, "
+            "and the events say what happened."
+        )
     )
 
 
@@ -115,11 +135,15 @@ def exercise_2(projection_class: Any) -> CheckResult:
     from eslab.store import EventStore
 
     if not (isinstance(projection_class, type) and issubclass(projection_class, Projection)):
-        return hint("Hand in your FixedCatalogue class (a Projection subclass), not an instance.")
+        return hint(
+            _("Hand in your FixedCatalogue class (a Projection subclass), not an instance.")
+        )
     if not any(cls.__name__ == "BookReturned" for cls in projection_class().handlers()):
         return hint(
-            "FixedCatalogue has no handler for BookReturned yet: add "
-            "`def on_returned(self, event: BookReturned, stored) -> ...:`."
+            _(
+                "FixedCatalogue has no handler for BookReturned yet: add "
+                "`def on_returned(self, event: BookReturned, stored) -> ...:`."
+            )
         )
     added, lent, returned = _event("BookAdded"), _event("BookLent"), _event("BookReturned")
     store = EventStore()  # emma is lent before dune comes back: a return must leave emma alone
@@ -139,25 +163,33 @@ def exercise_2(projection_class: Any) -> CheckResult:
     rows = {r["book_id"]: r for r in projector.read_model(order_by="book_id").to_dict("records")}
     if "dune" not in rows:
         return hint(
-            "The returned book vanished from the catalogue. It is back on the shelf, not gone: "
-            "update its row (Update) instead of deleting it."
+            _(
+                "The returned book vanished from the catalogue. It is back on the shelf, not gone: "
+                "update its row (Update) instead of deleting it."
+            )
         )
     dune, emma = rows["dune"], rows.get("emma", {})
     if _present(dune.get("borrower")) or _present(dune.get("due")):
         return hint(
-            "After the return the book still shows a borrower or a due date: set both "
-            "back to None in the row whose book_id is the event's stream (stored.entity_id)."
+            _(
+                "After the return the book still shows a borrower or a due date: set both "
+                "back to None in the row whose book_id is the event's stream (stored.entity_id)."
+            )
         )
     if dune.get("title") != "Dune":
-        return hint("Keep the title: change only the borrower and due columns.")
+        return hint(_("Keep the title: change only the borrower and due columns."))
     if emma.get("borrower") != "bob":
         return hint(
-            "Another book's row changed too: the Update's `where` must name only the "
-            "returned book (its book_id is stored.entity_id)."
+            _(
+                "Another book's row changed too: the Update's `where` must name only the "
+                "returned book (its book_id is stored.entity_id)."
+            )
         )
     return passed(
-        "Right: the catalogue follows the books back to the shelf — one handler per event "
-        "type, and the read model is a plain table again."
+        _(
+            "Right: the catalogue follows the books back to the shelf — one handler per event "
+            "type, and the read model is a plain table again."
+        )
     )
 
 
@@ -190,8 +222,11 @@ def exercise_3(wallet_class: Any) -> CheckResult:
                 .when(refund("ann", "dune@2024-03-04"))
                 .then(refunded("dune@2024-03-04", 150))
             ),
-            "Refunding a payment that was taken should give [PaymentRefunded(payment_id, cents)] "
-            "with that payment's cents.",
+            _(
+                "Refunding a payment that was taken should give "
+                "[PaymentRefunded(payment_id, cents)] "
+                "with that payment's cents."
+            ),
         ),
         (
             lambda: (
@@ -199,8 +234,10 @@ def exercise_3(wallet_class: Any) -> CheckResult:
                 .when(refund("ann", "emma@2024-03-12"))
                 .then(refunded("emma@2024-03-12", 350))
             ),
-            "With two payments, refund only the one the command names, with ITS amount "
-            "(look it up in self.payments), not the balance or the first payment.",
+            _(
+                "With two payments, refund only the one the command names, with ITS amount "
+                "(look it up in self.payments), not the balance or the first payment."
+            ),
         ),
         (
             lambda: (
@@ -208,19 +245,25 @@ def exercise_3(wallet_class: Any) -> CheckResult:
                 .when(refund("ann", "dune@2024-03-04"))
                 .then_nothing()
             ),
-            "A compensation may be sent twice: refunding a payment already refunded must "
-            "return no events — and must not refuse (a refused compensation stops the saga).",
+            _(
+                "A compensation may be sent twice: refunding a payment already refunded must "
+                "return no events — and must not refuse (a refused compensation stops the saga)."
+            ),
         ),
         (
             lambda: given(wallet_class, wallet).when(refund("ann", "never-taken")).then_nothing(),
-            "Refunding a payment that was never taken has nothing to undo: return [] — a "
-            "compensation never refuses.",
+            _(
+                "Refunding a payment that was never taken has nothing to undo: return [] — a "
+                "compensation never refuses."
+            ),
         ),
     ]
-    failed = _first_failure(scenarios, "process_refund must not change the wallet")
+    failed = _first_failure(scenarios, _("process_refund must not change the wallet"))
     if failed is not None:  # a hint is falsy: compare with None
         return failed
     return passed(
-        "Right: the refund undoes exactly its payment, and running it again changes nothing "
-        "— a compensation that is safe to retry."
+        _(
+            "Right: the refund undoes exactly its payment, and running it again changes nothing "
+            "— a compensation that is safe to retry."
+        )
     )

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from eslab.i18n import N_
+
 OKABE_ITO = ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#cc79a7"]
 """Okabe & Ito's colour-blind-safe colours for event types. Their black (the current event)
 and vermillion (:data:`ALERT`: refused, failed, compensated) are kept for outcomes, their
@@ -56,7 +58,7 @@ ALERT = "#d55e00"
 """Okabe-Ito's vermillion: refused, failed, compensated."""
 
 OUTCOME_STYLES: dict[str, dict[str, Any]] = {
-    "rejected": {"marker": "X", "color": ALERT, "s": 160, "label": "rejected append"},
+    "rejected": {"marker": "X", "color": ALERT, "s": 160, "label": N_("rejected append")},
     "duplicate": {
         "marker": "o",
         "facecolors": "none",
@@ -64,7 +66,7 @@ OUTCOME_STYLES: dict[str, dict[str, Any]] = {
         "s": 260,
         "linewidths": 1.5,
         "linestyles": ":",
-        "label": "duplicate delivery",
+        "label": N_("duplicate delivery"),
     },
     "snapshot": {
         "marker": "D",
@@ -72,7 +74,7 @@ OUTCOME_STYLES: dict[str, dict[str, Any]] = {
         "edgecolors": "#000000",
         "s": 110,
         "linewidths": 1.5,
-        "label": "snapshot",
+        "label": N_("snapshot"),
     },
     "compensation": {
         "marker": "o",
@@ -81,7 +83,7 @@ OUTCOME_STYLES: dict[str, dict[str, Any]] = {
         "s": 260,
         "linewidths": 2,
         "linestyles": "--",
-        "label": "compensation",
+        "label": N_("compensation"),
     },
     "skipped": {
         "marker": "s",
@@ -89,7 +91,7 @@ OUTCOME_STYLES: dict[str, dict[str, Any]] = {
         "edgecolors": "#555555",
         "s": 200,
         "linewidths": 2,
-        "label": "skipped (missed)",
+        "label": N_("skipped (missed)"),
     },
 }
 """Marker styles (``Axes.scatter`` keywords) for outcomes drawn over the event dots."""

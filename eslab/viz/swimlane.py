@@ -20,6 +20,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from eslab.i18n import N_, _
 from eslab.messaging import CRASHED, DEAD, FAILED, SKIPPED, Delivery, Message, MessageBroker
 from eslab.viz.palette import ALERT, ROLE_COLOURS
 from eslab.viz.timeline import short_id
@@ -27,11 +28,11 @@ from eslab.viz.timeline import short_id
 KIND_COLOURS = ROLE_COLOURS
 """A colour per kind of message (the palette's, the same in every picture)."""
 KIND_LABELS = {
-    "command": "command",
-    "reply": "reply (success)",
-    "failure": "failure (reply or event)",
-    "compensation": "compensation",
-    "event": "event",
+    "command": N_("command"),
+    "reply": N_("reply (success)"),
+    "failure": N_("failure (reply or event)"),
+    "compensation": N_("compensation"),
+    "event": N_("event"),
 }
 
 
@@ -147,7 +148,7 @@ def swimlane(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.set_title(title or f"Messages between services ({len(rows)} deliveries)")
+    ax.set_title(title or _("Messages between services ({n} deliveries)").format(n=len(rows)))
     return fig
 
 
@@ -225,9 +226,9 @@ def _draw_arrow(
     )
     note = f"[{short_id(e.saga, 12)}] {e.label}" if tag and e.saga else e.label
     if e.outcome == SKIPPED:
-        note += "  (duplicate: skipped)"
+        note += _("  (duplicate: skipped)")
     elif e.redelivery:
-        note += "  (redelivered)"
+        note += _("  (redelivered)")
     ax.text(
         (x0 + end) / 2,
         y - 0.12,
@@ -257,7 +258,7 @@ def _legend(ax: Any, kinds: set[str]) -> None:
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([0], [0], color=KIND_COLOURS[k], lw=2, label=KIND_LABELS[k])
+        Line2D([0], [0], color=KIND_COLOURS[k], lw=2, label=_(KIND_LABELS[k]))
         for k in KIND_COLOURS
         if k in kinds
     ]

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from eslab.errors import BadInputError
 from eslab.frame import events_frame
+from eslab.i18n import _
 from eslab.viz.palette import OUTCOME_STYLES, event_colours, type_styles
 
 MARK_STYLES = OUTCOME_STYLES
@@ -206,7 +207,7 @@ def timeline(
     ax.set_xlim(low, high)
     ax.set_ylim(len(rows) - 0.3 + (0.35 + 0.3 * lines if lines else 0.0), -0.7)
     ax.set_xlabel(_x_label(frame, x, xs))
-    text = title or "Event timeline"
+    text = title or _("Event timeline")
     if plan.hidden_total:
         text += f"  (+{plan.hidden_total:,} more streams)"
     ax.set_title(_wrap(text, fig.get_figwidth() * 72 / 7.0))
@@ -374,7 +375,7 @@ def _draw_marks(
             edgecolors="black",
             linewidths=2.5,
             zorder=4,
-            label="current event",
+            label=_("current event"),
         )
     if not marks:
         return False
@@ -394,7 +395,7 @@ def _draw_marks(
                 lines = max(lines, _mark_label(ax, mark, xv, lane_of[mark.stream], span))
     for kind, xy in points.items():
         style = dict(OUTCOME_STYLES.get(kind, {"marker": "*", "color": "black", "s": 120}))
-        style.setdefault("label", kind)
+        style["label"] = _(style.get("label", kind))
         ax.scatter([p[0] for p in xy], [p[1] for p in xy], zorder=5, **style)
     return lines
 
@@ -446,7 +447,9 @@ def _row_texts(
     names = _lane_labels(frame, label)
     hidden = dict(plan.hidden)
     return [
-        names.get(name, name) if kind == "lane" else f"+{hidden[name]:,} more {name} streams"
+        names.get(name, name)
+        if kind == "lane"
+        else _("+{count:,} more {name} streams").format(count=hidden[name], name=name)
         for kind, name in rows
     ]
 
@@ -509,11 +512,13 @@ def _label_values(frame: pd.DataFrame, label: str) -> dict[str, str]:
 
 def _x_label(frame: pd.DataFrame, x: str, xs: np.ndarray) -> str:
     if x == "position":
-        return "global position"
+        return _("global position")
     shared = int(pd.Series(xs).duplicated(keep=False).sum())
     if shared > len(xs) // 2:
-        return f"time appended ({shared:,} events share their time: x=position separates them)"
-    return "time appended"
+        return _(
+            "time appended ({shared:,} events share their time: x=position separates them)"
+        ).format(shared=shared)
+    return _("time appended")
 
 
 def _legend(ax: Any, styles: dict, size: float, dense: bool) -> None:
@@ -540,7 +545,7 @@ def _legend(ax: Any, styles: dict, size: float, dense: bool) -> None:
     extra = [c for c in ax.collections if c.get_label() in drawn and c.get_label() not in styles]
     handles += [c for c in extra if not c.get_label().startswith("_")]
     if dense:
-        handles.append(Patch(color="#bbbbbb", label="bar: events per slice,\nstacked by type"))
+        handles.append(Patch(color="#bbbbbb", label=_("bar: events per slice,\nstacked by type")))
     if not handles:
         return
     ax.legend(

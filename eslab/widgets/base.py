@@ -13,6 +13,7 @@ from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
 from eslab.errors import EslabError
+from eslab.i18n import _
 
 
 class Lab:
@@ -105,12 +106,12 @@ def fields_table(obj: Any, *, css_class: str = "eslab-state") -> str:
     )
     rows = [(n, _pretty(getattr(obj, n))) for n in names]
     rows.insert(0, ("version", getattr(obj, "version", "")))
-    return html_table(["field", "value"], rows, css_class=css_class)
+    return html_table([_("field"), _("value")], rows, css_class=css_class)
 
 
 def _pretty(value: Any) -> str:
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, list) and len(value) > 3:
-        return f"[{len(value)} items]"
+        return _("[{n} items]").format(n=len(value))
     return str(value)

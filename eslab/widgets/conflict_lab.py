@@ -40,6 +40,7 @@ from eslab.domain.order import (
     ReviseOrder,
 )
 from eslab.errors import CommandRejectedError, ConcurrencyError
+from eslab.i18n import _
 from eslab.lessons.nb03_optimistic_locking import VersionedTable
 from eslab.serialization import decode, encode
 from eslab.store import EventStore
@@ -78,11 +79,11 @@ class Tab:
 def _summary(order: Order) -> str:
     items = ", ".join(f"{i.quantity} × {i.name}" for i in order.line_items)
     state = order.state.value if order.state else "—"
-    text = f"{state}; {items}; total {order.total}"
+    text = _("{state}; {items}; total {total}").format(state=state, items=items, total=order.total)
     if order.pending_revision:
         names = {i.menu_item_id: i.name for i in order.line_items}
         proposed = ", ".join(f"{q} × {names.get(k, k)}" for k, q in order.pending_revision.items())
-        text += f"; proposed: {proposed}"
+        text += _("; proposed: {proposed}").format(proposed=proposed)
     return text
 
 
@@ -95,13 +96,16 @@ class ConflictLab(Lab):
         super().__init__()
         self.mode = control(
             w.ToggleButtons(
-                options=MODES, value=mode, description="save to", style={"button_width": "auto"}
+                options=[(_(m), m) for m in MODES],
+                value=mode,
+                description=_("save to"),
+                style={"button_width": "auto"},
             ),
             self.name,
             "mode",
         )
         self.reset_button = control(
-            w.Button(description="Reset", icon="refresh"), self.name, "reset"
+            w.Button(description=_("Reset"), icon="refresh"), self.name, "reset"
         )
         self.tab_boxes: dict[str, dict[str, Any]] = {}
         columns = [
@@ -133,16 +137,18 @@ class ConflictLab(Lab):
 
     def _tab_controls(self, person: str, command: str) -> w.VBox:
         key = person.lower()
-        title = w.HTML(f"<b>{person}'s tab</b>")
+        title = w.HTML("<b>" + _("{person}'s tab").format(person=person) + "</b>")
         choose = control(
-            w.Dropdown(options=list(COMMANDS), value=command, layout=w.Layout(width="320px")),
+            w.Dropdown(
+                options=[(_(c), c) for c in COMMANDS], value=command, layout=w.Layout(width="320px")
+            ),
             self.name,
             f"{key}-command",
         )
         save = control(
-            w.Button(description="Save", button_style="primary"), self.name, f"{key}-save"
+            w.Button(description=_("Save"), button_style="primary"), self.name, f"{key}-save"
         )
-        retry = control(w.Button(description="Reload & retry"), self.name, f"{key}-retry")
+        retry = control(w.Button(description=_("Reload & retry")), self.name, f"{key}-retry")
         status = control(w.HTML(), self.name, f"{key}-status")
         save.on_click(self.callback(lambda _: self.save(person)))
         retry.on_click(self.callback(lambda _: self.reload_and_retry(person)))
@@ -177,7 +183,9 @@ class ConflictLab(Lab):
         self.lost: list[str] = []
         self.tabs = {p: Tab(p, box["command"].value, order) for p, box in self.tab_boxes.items()}
         for tab in self.tabs.values():
-            tab.status = f"loaded version {order.version}: {_summary(order)}"
+            tab.status = _("loaded version {version}: {summary}").format(
+                version=order.version, summary=_summary(order)
+            )
         self.banner.value = ""
         self.last_notice = ""
         self.log.clear_output()
@@ -195,7 +203,9 @@ class ConflictLab(Lab):
         try:
             events = tab.order.process(command)
         except CommandRejectedError as exc:
-            return self._done(tab, "refused", f"refused by the order itself: {exc}")
+            return self._done(
+                tab, "refused", _("refused by the order itself: {error}").format(error=exc)
+            )
         changed = Order.replay(events, decode(Order, encode(tab.order)))
         changed.id, changed.version = ORDER_ID, tab.order.version + 1
         if self.mode.value == EVENT_STORE:
@@ -211,7 +221,7 @@ class ConflictLab(Lab):
             row = self.crud.read(ORDER_ID)
             tab.order = decode(Order, row.data)
             tab.order.id, tab.order.version = ORDER_ID, row.version
-        tab.history.append(f"reloaded version {tab.order.version}")
+        tab.history.append(_("reloaded version {version}").format(version=tab.order.version))
         return self.save(person)
 
     def _append(self, tab: Tab, events: list[Any], changed: Order) -> str:
@@ -224,9 +234,10 @@ class ConflictLab(Lab):
                 (
                     tab.person,
                     shown,
-                    "0 (duplicate key)",
-                    f"ConcurrencyError: stream at version "
-                    f"{exc.actual_version}, {tab.person} expected {expected}",
+                    _("0 (duplicate key)"),
+                    _(
+                        "ConcurrencyError: stream at version {actual}, {person} expected {expected}"
+                    ).format(actual=exc.actual_version, person=tab.person, expected=expected),
                 )
             )
             # The refused INSERT used up the next position: it stays a gap in the log.
@@ -235,15 +246,25 @@ class ConflictLab(Lab):
                     f"Order {ORDER_ID}",
                     self.store.last_position() + 1,
                     "rejected",
-                    f"{tab.person}: v{expected + 1} refused",
+                    _("{person}: v{version} refused").format(
+                        person=tab.person, version=expected + 1
+                    ),
                 )
             )
             # In a workshop the instructor's live view counts it (no-op without ESLAB_STORE).
             class_record.conflict_seen(f"Order/{ORDER_ID}", expected, exc.actual_version)
             return self._done(tab, "conflict", f"{type(exc).__name__}: {exc}")
-        self.statements.append((tab.person, shown, "1", f"version {expected + 1} stored"))
+        self.statements.append(
+            (tab.person, shown, "1", _("version {version} stored").format(version=expected + 1))
+        )
         tab.order = changed
-        return self._done(tab, "saved", f"saved version {changed.version}: {_summary(changed)}")
+        return self._done(
+            tab,
+            "saved",
+            _("saved version {version}: {summary}").format(
+                version=changed.version, summary=_summary(changed)
+            ),
+        )
 
     def _crud_write(self, tab: Tab, changed: Order) -> str:
         original = tab.order.version
@@ -258,27 +279,49 @@ class ConflictLab(Lab):
             .replace("$data", "…")
         )
         if not write.won:
-            self.statements.append((tab.person, sql, "0", "someone saved first: nothing changed"))
+            self.statements.append(
+                (tab.person, sql, "0", _("someone saved first: nothing changed"))
+            )
             return self._done(
                 tab,
                 "conflict",
-                f"0 rows updated: the row is no longer at version {original}. Reload and retry.",
+                _(
+                    "0 rows updated: the row is no longer at version {version}. Reload and retry."
+                ).format(version=original),
             )
         tab.order = changed
         tab.order.version = before.version + 1
         if before.version != original:
             self.lost.append(
-                f"{tab.person} overwrote version {before.version} "
-                f"({_summary(decode(Order, before.data))})"
+                _("{person} overwrote version {version} ({summary})").format(
+                    person=tab.person,
+                    version=before.version,
+                    summary=_summary(decode(Order, before.data)),
+                )
             )
-            self.statements.append((tab.person, sql, "1", "LOST UPDATE: overwrote a newer row"))
+            self.statements.append((tab.person, sql, "1", _("LOST UPDATE: overwrote a newer row")))
             return self._done(
                 tab,
                 "overwrote",
-                f"saved, but it silently overwrote version {before.version} — that change is lost",
+                _(
+                    "saved, but it silently overwrote version {version} — that change is lost"
+                ).format(version=before.version),
             )
-        self.statements.append((tab.person, sql, "1", f"row now at version {before.version + 1}"))
-        return self._done(tab, "saved", f"saved version {tab.order.version}: {_summary(changed)}")
+        self.statements.append(
+            (
+                tab.person,
+                sql,
+                "1",
+                _("row now at version {version}").format(version=before.version + 1),
+            )
+        )
+        return self._done(
+            tab,
+            "saved",
+            _("saved version {version}: {summary}").format(
+                version=tab.order.version, summary=_summary(changed)
+            ),
+        )
 
     def _done(self, tab: Tab, outcome: str, status: str) -> str:
         tab.outcome, tab.status = outcome, status
@@ -301,18 +344,25 @@ class ConflictLab(Lab):
         }
         for person, tab in self.tabs.items():
             self.tab_boxes[person]["status"].value = (
-                f"<div style='color:{colours[tab.outcome]}'>holds version {tab.order.version}"
-                f"<br>{html.escape(tab.status)}</div>"
+                f"<div style='color:{colours[tab.outcome]}'>"
+                + _("holds version {version}").format(version=tab.order.version)
+                + f"<br>{html.escape(tab.status)}</div>"
             )
-        self.sql_view.value = "<b>What ran</b>" + html_table(
-            ["tab", "statement", "rows affected", "result"],
-            self.statements,
-            highlight=len(self.statements) - 1 if self.statements else None,
-            css_class=f"eslab-{self.name}-sqltable",
+        self.sql_view.value = (
+            "<b>"
+            + _("What ran")
+            + "</b>"
+            + html_table(
+                [_("tab"), _("statement"), _("rows affected"), _("result")],
+                self.statements,
+                highlight=len(self.statements) - 1 if self.statements else None,
+                css_class=f"eslab-{self.name}-sqltable",
+            )
         )
         self.banner.value = (
             (
-                "<div style='color:#b2182b;font-weight:bold'>Lost update: "
+                "<div style='color:#b2182b;font-weight:bold'>"
+                + _("Lost update: ")
                 + html.escape("; ".join(self.lost))
                 + "</div>"
             )
@@ -332,26 +382,38 @@ class ConflictLab(Lab):
             fig = timeline(
                 self.store.load("Order", ORDER_ID),
                 marks=self.rejected,
-                title="Order order-1: a rejected append is marked ✕",
+                title=_("Order order-1: a rejected append is marked ✕"),
                 figsize=(8, 1.9),
             )
             self.last_figure = fig
             show_figure(self.figure, fig)
-            self.caption.value = (
-                f"Timeline: {len(rows)} events stored, "
-                f"{len(self.rejected)} rejected append(s) marked ✕"
-            )
+            self.caption.value = _(
+                "Timeline: {stored} events stored, {rejected} rejected append(s) marked ✕"
+            ).format(stored=len(rows), rejected=len(self.rejected))
         else:
             row = self.crud.read(ORDER_ID)
-            self.table_view.value = "<b>crud_orders (the only copy)</b>" + html_table(
-                ["id", "state / items / total", "version"],
-                [(row.id, _summary(decode(Order, row.data)), row.version)],
-                css_class=f"eslab-{self.name}-rows",
+            self.table_view.value = (
+                "<b>"
+                + _("crud_orders (the only copy)")
+                + "</b>"
+                + html_table(
+                    ["id", _("state / items / total"), "version"],
+                    [(row.id, _summary(decode(Order, row.data)), row.version)],
+                    css_class=f"eslab-{self.name}-rows",
+                )
             )
             with self.figure:
                 self.figure.clear_output(wait=True)
-                display(HTML("<i>A CRUD table has no history to draw: only the current row.</i>"))
-            self.caption.value = f"CRUD: one row at version {row.version}, no history"
+                display(
+                    HTML(
+                        "<i>"
+                        + _("A CRUD table has no history to draw: only the current row.")
+                        + "</i>"
+                    )
+                )
+            self.caption.value = _("CRUD: one row at version {version}, no history").format(
+                version=row.version
+            )
 
     def rows_affected(self) -> list[str]:
         """The 'rows affected' column, in order (for tests and checks)."""

@@ -11,6 +11,7 @@ import ipywidgets as w
 
 from eslab.aggregate import AggregateRepository
 from eslab.domain.bank import BankAccount, Deposit, OpenAccount, Withdraw
+from eslab.i18n import _
 from eslab.lessons.nb03_optimistic_locking import VersionedTable
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table
@@ -36,10 +37,10 @@ class CrudVsEventsLab(Lab):
         self.crud.insert(account_id, {"owner": owner, "balance": opening_balance})
         self.repo.save(OpenAccount(owner, opening_balance), entity_id=account_id)
         self.amount = control(
-            w.IntSlider(value=10, min=1, max=100, description="amount"), self.name, "amount"
+            w.IntSlider(value=10, min=1, max=100, description=_("amount")), self.name, "amount"
         )
-        self.deposit = control(w.Button(description="Deposit"), self.name, "deposit")
-        self.withdraw = control(w.Button(description="Withdraw"), self.name, "withdraw")
+        self.deposit = control(w.Button(description=_("Deposit")), self.name, "deposit")
+        self.withdraw = control(w.Button(description=_("Withdraw")), self.name, "withdraw")
         self.summary = control(w.Label(), self.name, "summary")
         self.crud_view = control(w.HTML(), self.name, "crud")
         self.events_view = control(w.HTML(), self.name, "events")
@@ -64,21 +65,33 @@ class CrudVsEventsLab(Lab):
         """Redraw both tables and the summary line."""
         row = self.crud.read(self.account_id)
         history = self.store.load("BankAccount", self.account_id)
-        self.summary.value = (
-            f"CRUD: 1 row, balance {row.data['balance']} · "
-            f"Events: {len(history)} rows, balance "
-            f"{self.repo.find(self.account_id).balance}"
+        self.summary.value = _(
+            "CRUD: 1 row, balance {crud_balance} · Events: {rows} rows, balance {balance}"
+        ).format(
+            crud_balance=row.data["balance"],
+            rows=len(history),
+            balance=self.repo.find(self.account_id).balance,
         )
-        self.crud_view.value = "<b>CRUD table: accounts</b>" + html_table(
-            ["id", "owner", "balance", "version"],
-            [(row.id, row.data["owner"], row.data["balance"], row.version)],
-            css_class="eslab-crud-table",
+        self.crud_view.value = (
+            "<b>"
+            + _("CRUD table: accounts")
+            + "</b>"
+            + html_table(
+                ["id", "owner", "balance", "version"],
+                [(row.id, row.data["owner"], row.data["balance"], row.version)],
+                css_class="eslab-crud-table",
+            )
         )
-        self.events_view.value = "<b>Event store: events</b>" + html_table(
-            ["version", "event_type", "event_data"],
-            [(e.entity_version, e.event_type, _data(e)) for e in history],
-            highlight=len(history) - 1,
-            css_class="eslab-events-table",
+        self.events_view.value = (
+            "<b>"
+            + _("Event store: events")
+            + "</b>"
+            + html_table(
+                ["version", "event_type", "event_data"],
+                [(e.entity_version, e.event_type, _data(e)) for e in history],
+                highlight=len(history) - 1,
+                css_class="eslab-events-table",
+            )
         )
 
 

@@ -37,6 +37,7 @@ from eslab import serialization
 from eslab.aggregate import Aggregate
 from eslab.errors import BadInputError, EslabError
 from eslab.frame import events_frame
+from eslab.i18n import _
 from eslab.viz.palette import type_styles
 from eslab.viz.timeline import figure_png, lane_plan, timeline
 from eslab.widgets.base import Lab, control
@@ -151,18 +152,18 @@ class Explorer(Lab):
         self.type_select = _part(
             w.Dropdown(
                 options=[ALL, *sorted(frame["entity_type"].unique())],
-                description="stream type",
+                description=_("stream type"),
                 **_fits(),
             ),
             "type",
         )
         self.stream_select = _part(
-            w.Dropdown(options=[ALL], description="stream", **_fits()), "stream"
+            w.Dropdown(options=[ALL], description=_("stream"), **_fits()), "stream"
         )
         self.event_select = _part(
             w.Dropdown(
                 options=[ALL, *sorted(frame["event_type"].unique())],
-                description="event type",
+                description=_("event type"),
                 **_fits(),
             ),
             "event-type",
@@ -172,7 +173,7 @@ class Explorer(Lab):
             w.ToggleButtons(
                 options=["position", "time"] if has_times else ["position"],
                 value=x if has_times else "position",
-                description="x axis",
+                description=_("x axis"),
                 tooltips=["x = global position", "x = time appended"][: 2 if has_times else 1],
                 style={"button_width": "auto", "description_width": "initial"},
             ),
@@ -184,7 +185,7 @@ class Explorer(Lab):
                 min=low,
                 max=high,
                 value=(low, high),
-                description="positions",
+                description=_("positions"),
                 continuous_update=False,
                 layout=w.Layout(flex="1 1 420px", min_width="300px"),
             ),
@@ -207,7 +208,11 @@ class Explorer(Lab):
         self.empty_note = _part(w.HTML(), "empty")
         self.position = _part(
             w.BoundedIntText(
-                min=low, max=high, value=low, description="event at", layout=w.Layout(width="auto")
+                min=low,
+                max=high,
+                value=low,
+                description=_("event at"),
+                layout=w.Layout(width="auto"),
             ),
             "position",
         )
@@ -219,7 +224,7 @@ class Explorer(Lab):
             w.Dropdown(
                 options=["png", "svg"],
                 value="png",
-                description="format",
+                description=_("format"),
                 layout=w.Layout(width="160px"),
             ),
             "format",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import ipywidgets as w
 
 from eslab.clock import FixedClock, SeededIds
+from eslab.i18n import _
 from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
     DEMO_CUSTOMERS,
     Customer,
@@ -52,7 +53,7 @@ class ForgetLab(Lab):
             w.Dropdown(
                 options=[c[0] for c in DEMO_CUSTOMERS],
                 value=DEMO_CUSTOMERS[1][0],
-                description="customer",
+                description=_("customer"),
             ),
             self.name,
             "customer",
@@ -60,7 +61,7 @@ class ForgetLab(Lab):
         self.forget_button = control(
             w.Button(
                 layout=_WIDE,
-                description="Forget this customer",
+                description=_("Forget this customer"),
                 button_style="danger",
                 icon="user-times",
             ),
@@ -68,10 +69,10 @@ class ForgetLab(Lab):
             "button",
         )
         self.update_model = control(
-            w.Checkbox(value=True, description="update the read model"), self.name, "update"
+            w.Checkbox(value=True, description=_("update the read model")), self.name, "update"
         )
         self.catchup_button = control(
-            w.Button(layout=_WIDE, description="Catch up"), self.name, "catchup"
+            w.Button(layout=_WIDE, description=_("Catch up")), self.name, "catchup"
         )
         self.status = control(w.HTML(), self.name, "status")
         self.stored_view = control(w.HTML(), self.name, "stored")

@@ -6,17 +6,20 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from eslab.datasets import Progress
+from eslab.i18n import _
 
 
-def progress_bar(description: str = "writing") -> Progress:
+def progress_bar(description: str | None = None) -> Progress:
     """A progress callback that shows (and fills) an ipywidgets bar in the notebook."""
-    bar = widgets.IntProgress(value=0, min=0, max=1, description=description, bar_style="info")
+    bar = widgets.IntProgress(
+        value=0, min=0, max=1, description=description or _("writing"), bar_style="info"
+    )
     label = widgets.Label("")
     display(widgets.HBox([bar, label]))
 
     def update(done: int, total: int) -> None:
         bar.max, bar.value = max(total, 1), done
-        label.value = f"{done:,} / {total:,} events"
+        label.value = _("{done:,} / {total:,} events").format(done=done, total=total)
         if done >= total:
             bar.bar_style = "success"
 

@@ -22,6 +22,7 @@ from eslab.aggregate import AggregateRepository
 from eslab.clock import FixedClock, SeededIds
 from eslab.datasets import generate_orders_in_sql
 from eslab.domain.order import Address, ApproveOrder, CreateOrder, LineItem, Money, Order
+from eslab.i18n import _
 from eslab.lessons.nb09_queries_and_projections import OrderHistory
 from eslab.projections import Projector
 from eslab.store import EventStore
@@ -65,20 +66,24 @@ class ProjectionLab(Lab):
         self.random = random.Random(seed)
         self.placed = 0
         self.append_button = control(
-            w.Button(layout=_WIDE, description="Place 3 orders", icon="plus"), self.name, "append"
+            w.Button(layout=_WIDE, description=_("Place 3 orders"), icon="plus"),
+            self.name,
+            "append",
         )
         self.catchup_button = control(
-            w.Button(layout=_WIDE, description="Catch up", button_style="primary", icon="forward"),
+            w.Button(
+                layout=_WIDE, description=_("Catch up"), button_style="primary", icon="forward"
+            ),
             self.name,
             "catchup",
         )
         self.redeliver_button = control(
-            w.Button(layout=_WIDE, description="Redeliver last 3"), self.name, "redeliver"
+            w.Button(layout=_WIDE, description=_("Redeliver last 3")), self.name, "redeliver"
         )
         self.rebuild_button = control(
             w.Button(
                 layout=_WIDE,
-                description="Rebuild from zero",
+                description=_("Rebuild from zero"),
                 button_style="warning",
                 icon="refresh",
             ),
@@ -86,7 +91,7 @@ class ProjectionLab(Lab):
             "rebuild",
         )
         self.progress = control(
-            w.IntProgress(value=0, min=0, max=1, description="events"), self.name, "progress"
+            w.IntProgress(value=0, min=0, max=1, description=_("events")), self.name, "progress"
         )
         self.status = control(w.HTML(), self.name, "status")
         self.message = control(w.HTML(), self.name, "message")
@@ -117,7 +122,7 @@ class ProjectionLab(Lab):
     def place_orders(self, count: int) -> list[str]:
         """Create ``count`` orders (most of them approved right away); return their ids."""
         ids = []
-        for _ in range(count):
+        for _order in range(count):
             self.placed += 1
             order_id = f"new-order-{self.placed}"
             items = [

@@ -12,6 +12,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from eslab.consumers import CONSUMER_KINDS
+from eslab.i18n import _
 from eslab.lessons.nb06_idempotent_consumers import (
     RedeliveryReport,
     counters_text,
@@ -47,7 +48,7 @@ class RedeliveryLab(Lab):
                 min=0,
                 max=0.9,
                 step=0.05,
-                description="duplicate rate",
+                description=_("duplicate rate"),
                 continuous_update=False,
                 style={"description_width": "initial"},
             ),
@@ -60,7 +61,7 @@ class RedeliveryLab(Lab):
                 min=0,
                 max=0.5,
                 step=0.05,
-                description="crash rate",
+                description=_("crash rate"),
                 continuous_update=False,
                 style={"description_width": "initial"},
             ),
@@ -68,19 +69,19 @@ class RedeliveryLab(Lab):
             "crashes",
         )
         self.kind = control(
-            w.ToggleButtons(options=list(CONSUMER_KINDS), value=kind, description="consumer"),
+            w.ToggleButtons(options=list(CONSUMER_KINDS), value=kind, description=_("consumer")),
             self.name,
             "kind",
         )
         self.seed = control(
             w.BoundedIntText(
-                value=seed, min=0, max=9999, description="seed", layout=w.Layout(width="150px")
+                value=seed, min=0, max=9999, description=_("seed"), layout=w.Layout(width="150px")
             ),
             self.name,
             "seed",
         )
         self.run_button = control(
-            w.Button(description="Run", button_style="primary", icon="play"), self.name, "run"
+            w.Button(description=_("Run"), button_style="primary", icon="play"), self.name, "run"
         )
         self.counters = control(w.HTML(), self.name, "counters")
         self.verdict = control(w.HTML(), self.name, "verdict")

@@ -18,6 +18,7 @@ import html
 
 import ipywidgets as w
 
+from eslab.i18n import _
 from eslab.lessons.nb04_publishing_events import CommitOrderRace
 from eslab.publishing import PositionPoller, Relay
 from eslab.widgets.base import Lab, control, html_table
@@ -33,18 +34,22 @@ class RelayLab(Lab):
     def __init__(self, mode: str = RACE) -> None:
         super().__init__()
         self.mode = control(
-            w.ToggleButtons(options=(RACE, SERIALISED), value=mode, description="appends"),
+            w.ToggleButtons(
+                options=[(_(RACE), RACE), (_(SERIALISED), SERIALISED)],
+                value=mode,
+                description=_("appends"),
+            ),
             self.name,
             "mode",
         )
         self.step_button = control(
-            w.Button(description="Next step", button_style="primary", icon="step-forward"),
+            w.Button(description=_("Next step"), button_style="primary", icon="step-forward"),
             self.name,
             "step",
         )
-        self.run_button = control(w.Button(description="Run to the end"), self.name, "run")
+        self.run_button = control(w.Button(description=_("Run to the end")), self.name, "run")
         self.reset_button = control(
-            w.Button(description="Reset", icon="refresh"), self.name, "reset"
+            w.Button(description=_("Reset"), icon="refresh"), self.name, "reset"
         )
         self.summary = control(w.HTML(), self.name, "summary")
         self.steps_view = control(w.HTML(), self.name, "steps")
@@ -77,7 +82,7 @@ class RelayLab(Lab):
         """Do one step of the race (nothing once it is over)."""
         assert self.race is not None
         if self.race.finished:
-            self.summary.value = "The race is over: press Reset to run it again."
+            self.summary.value = _("The race is over: press Reset to run it again.")
             return
         self.last_actions = [f"{a.actor}: {a.action} — {a.detail}" for a in self.race.step()]
         self.refresh()
@@ -98,20 +103,30 @@ class RelayLab(Lab):
             "✓" if i < race.done else ("▶" if i == race.done else "")
             for i in range(len(race.steps))
         ]
-        self.steps_view.value = "<b>Steps</b>" + html_table(
-            ["", "#", "step"],
-            [(m, i + 1, s) for i, (m, s) in enumerate(zip(marks, race.steps, strict=True))],
-            highlight=race.done if not race.finished else None,
-            css_class=f"eslab-{self.name}-steptable",
+        self.steps_view.value = (
+            "<b>"
+            + _("Steps")
+            + "</b>"
+            + html_table(
+                ["", "#", _("step")],
+                [(m, i + 1, s) for i, (m, s) in enumerate(zip(marks, race.steps, strict=True))],
+                highlight=race.done if not race.finished else None,
+                css_class=f"eslab-{self.name}-steptable",
+            )
         )
         table = race.events_table()
-        self.events_view.value = "<b>events table</b>" + html_table(
-            ["position", "stream", "status", "published"],
-            [
-                (r.position, f"{r.entity_type} {r.entity_id}", r.status, r.published)
-                for r in table.itertuples()
-            ],
-            css_class=f"eslab-{self.name}-eventtable",
+        self.events_view.value = (
+            "<b>"
+            + _("events table")
+            + "</b>"
+            + html_table(
+                ["position", _("stream"), _("status"), "published"],
+                [
+                    (r.position, f"{r.entity_type} {r.entity_id}", r.status, r.published)
+                    for r in table.itertuples()
+                ],
+                css_class=f"eslab-{self.name}-eventtable",
+            )
         )
         result = race.result()
         rows = [
@@ -124,13 +139,17 @@ class RelayLab(Lab):
             )
             for name, relay in race.relays.items()
         ]
-        self.relays_view.value = "<b>Relays → broker → consumer 'order-history'</b>" + html_table(
-            ["relay", "reads from", "published", "delivered", "missed (so far)"],
+        self.relays_view.value = (
+            "<b>" + _("Relays → broker → consumer 'order-history'") + "</b>"
+        ) + html_table(
+            [_("relay"), _("reads from"), _("published"), _("delivered"), _("missed (so far)")],
             rows,
             css_class=f"eslab-{self.name}-relaytable",
         )
         self.actions_view.value = (
-            "<b>Last step</b><ul>"
+            "<b>"
+            + _("Last step")
+            + "</b><ul>"
             + "".join(f"<li>{html.escape(a)}</li>" for a in self.last_actions)
             + "</ul>"
         )
@@ -140,18 +159,17 @@ class RelayLab(Lab):
         race = self.race
         assert race is not None
         if not race.finished:
-            return (
-                f"Step {race.done} of {len(race.steps)} done. "
-                f"Next: {html.escape(race.steps[race.done])}"
+            return _("Step {done} of {total} done. Next: {next}").format(
+                done=race.done, total=len(race.steps), next=html.escape(race.steps[race.done])
             )
         skipped = race.result().skipped
         if skipped:
-            return (
-                f"<b style='color:#b2182b'>The naive poller skipped position "
-                f"{_list(skipped)} forever</b>: it committed after a higher position had "
-                "been read. The position poller and the poller published it."
-            )
-        return (
+            return _(
+                "<b style='color:#b2182b'>The naive poller skipped position {positions} "
+                "forever</b>: it committed after a higher position had been read. The position "
+                "poller and the poller published it."
+            ).format(positions=_list(skipped))
+        return _(
             "<b style='color:#1b7837'>No relay missed anything</b>: positions were "
             "committed in order."
         )
@@ -168,6 +186,12 @@ def _list(values: list[int]) -> str:
 
 def _where(relay: Relay) -> str:
     if isinstance(relay, PositionPoller):
-        gaps = f", waiting for {_list(sorted(relay.gaps))}" if relay.gaps else ""
-        return f"position > {relay.high}{gaps} (checkpoint {relay.checkpoint})"
+        gaps = (
+            _(", waiting for {positions}").format(positions=_list(sorted(relay.gaps)))
+            if relay.gaps
+            else ""
+        )
+        return _("position > {high}{gaps} (checkpoint {checkpoint})").format(
+            high=relay.high, gaps=gaps, checkpoint=relay.checkpoint
+        )
     return "published = false"

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from eslab.clock import FixedClock, SeededIds
 from eslab.errors import BadInputError
 from eslab.ftgo import FAILURES, FtgoSystem, PlacedOrder, SagaOutcome
+from eslab.i18n import _
 from eslab.messaging import MessageBroker
 from eslab.store import EventStore
 from eslab.viz.swimlane import exchanges, swimlane
@@ -162,7 +163,7 @@ class SagaStepper(Lab):
             w.Dropdown(
                 options=list(FAILURES),
                 value=failure,
-                description="failing step",
+                description=_("failing step"),
                 style={"description_width": "initial"},
             ),
             self.name,
@@ -170,18 +171,22 @@ class SagaStepper(Lab):
         )
         self.duplicates = control(
             w.Checkbox(
-                value=duplicates, description="duplicates and crashes in the broker", indent=False
+                value=duplicates,
+                description=_("duplicates and crashes in the broker"),
+                indent=False,
             ),
             self.name,
             "duplicates",
         )
         self.step_button = control(
-            w.Button(description="Step", icon="step-forward"), self.name, "step"
+            w.Button(description=_("Step"), icon="step-forward"), self.name, "step"
         )
         self.play_button = control(
-            w.Button(description="Play", icon="play", button_style="primary"), self.name, "play"
+            w.Button(description=_("Play"), icon="play", button_style="primary"), self.name, "play"
         )
-        self.reset_button = control(w.Button(description="Reset", icon="undo"), self.name, "reset")
+        self.reset_button = control(
+            w.Button(description=_("Reset"), icon="undo"), self.name, "reset"
+        )
         self.status = control(w.HTML(), self.name, "status")
         self.outcome = control(w.HTML(), self.name, "outcome")
         self.states = control(w.HTML(), self.name, "states")

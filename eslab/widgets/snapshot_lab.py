@@ -25,6 +25,7 @@ from eslab import datasets
 from eslab.aggregate import Aggregate, AggregateRepository
 from eslab.domain.bank import BankAccount
 from eslab.domain.order import Order
+from eslab.i18n import _
 from eslab.snapshots import SnapshotStrategy
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control, html_table, show_figure
@@ -65,21 +66,21 @@ def load_time_figure(points: Sequence[Measurement], every: int) -> Figure:
         [m.seconds_plain * 1000 for m in points],
         "o-",
         color="#d62728",
-        label="replay every event",
+        label=_("replay every event"),
     )
     ax.plot(
         xs,
         [m.seconds_snapshot * 1000 for m in points],
         "s-",
         color="#6a3d9a",
-        label=f"from a snapshot (every {every:,})",
+        label=_("from a snapshot (every {every:,})").format(every=every),
     )
-    ax.set_xlabel("events in the stream")
-    ax.set_ylabel("find() time (ms)")
+    ax.set_xlabel(_("events in the stream"))
+    ax.set_ylabel(_("find() time (ms)"))
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
-    ax.set_title("Load time: linear without snapshots, flat with them")
+    ax.set_title(_("Load time: linear without snapshots, flat with them"))
     return fig
 
 
@@ -115,7 +116,7 @@ class SnapshotLab(Lab):
                 min=step,
                 max=max_length,
                 step=step,
-                description="events",
+                description=_("events"),
                 continuous_update=False,
                 style={"description_width": "110px"},
                 layout=w.Layout(width="460px"),
@@ -127,7 +128,7 @@ class SnapshotLab(Lab):
             w.SelectionSlider(
                 options=list(INTERVALS),
                 value=every,
-                description="snapshot every",
+                description=_("snapshot every"),
                 continuous_update=False,
                 style={"description_width": "110px"},
                 layout=w.Layout(width="460px"),
@@ -137,7 +138,7 @@ class SnapshotLab(Lab):
         )
         self.plan = control(w.HTML(), self.name, "plan")
         self.measure_button = control(
-            w.Button(description="Measure", button_style="primary", icon="stopwatch"),
+            w.Button(description=_("Measure"), button_style="primary", icon="stopwatch"),
             self.name,
             "measure",
         )
@@ -171,15 +172,23 @@ class SnapshotLab(Lab):
         n, k = self.length.value, self.every.value
         at = snapshot_version(n, k)
         start = (
-            f"starts from the snapshot at version {at:,} and reads {n - at:,} events"
+            _("starts from the snapshot at version {at:,} and reads {read:,} events").format(
+                at=at, read=n - at
+            )
             if at
-            else f"finds no snapshot yet (the first comes at version {k:,}) and "
-            f"reads all {n:,} events"
+            else _(
+                "finds no snapshot yet (the first comes at version {every:,}) and "
+                "reads all {n:,} events"
+            ).format(every=k, n=n)
         )
         self.plan.value = (
-            f"<div>A stream of <b>{n:,}</b> events with a snapshot every "
-            f"<b>{k:,}</b>: <code>find()</code> {start}; without snapshots it "
-            f"reads all <b>{n:,}</b>. Click <i>Measure</i> to time both.</div>"
+            "<div>"
+            + _(
+                "A stream of <b>{n:,}</b> events with a snapshot every <b>{every:,}</b>: "
+                "<code>find()</code> {start}; without snapshots it reads all <b>{n:,}</b>. "
+                "Click <i>Measure</i> to time both."
+            ).format(n=n, every=k, start=start)
+            + "</div>"
         )
 
     # -- building and measuring -------------------------------------------------------------
@@ -248,13 +257,15 @@ class SnapshotLab(Lab):
         for length in lengths:
             todo = length not in self.streams
             self.status.value = (
-                f"building a {length:,}-event stream…" if todo else f"loading {length:,} events…"
+                _("building a {n:,}-event stream…").format(n=length)
+                if todo
+                else _("loading {n:,} events…").format(n=length)
             )
             points.append(self.measure_one(length, k))
             self.progress.value += 1
         self.progress.bar_style = "success"
         chosen = points[-1]
-        self.status.value = f"measured {len(points)} stream lengths"
+        self.status.value = _("measured {n} stream lengths").format(n=len(points))
         self.results.value = _results_table(chosen)
         self.last_figure = load_time_figure(points, k)
         show_figure(self.figure, self.last_figure)
@@ -265,7 +276,7 @@ def _timed(load: Any, length: int) -> tuple[float, Any]:
     """Best time of a few runs (one run for long streams) and the last result."""
     runs = 3 if length <= 12_000 else 1
     best, result = float("inf"), None
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         result = load()
         best = min(best, time.perf_counter() - start)
@@ -273,18 +284,27 @@ def _timed(load: Any, length: int) -> tuple[float, Any]:
 
 
 def _results_table(m: Measurement) -> str:
-    where = f"snapshot at version {m.snapshot_version:,}" if m.snapshot_version else "no snapshot"
+    where = (
+        _("from the snapshot at version {version:,}").format(version=m.snapshot_version)
+        if m.snapshot_version
+        else _("from no snapshot")
+    )
     rows = [
-        ("replay every event", f"{m.events_read_plain:,}", f"{m.seconds_plain * 1000:,.1f}", "—"),
         (
-            f"from the {where}",
+            _("replay every event"),
+            f"{m.events_read_plain:,}",
+            f"{m.seconds_plain * 1000:,.1f}",
+            "—",
+        ),
+        (
+            where,
             f"{m.events_read_snapshot:,}",
             f"{m.seconds_snapshot * 1000:,.1f}",
-            "yes ✓" if m.same_state else "NO ✗",
+            _("yes ✓") if m.same_state else _("NO ✗"),
         ),
     ]
     return html_table(
-        ["find()", "events read", "time (ms)", "same state?"],
+        ["find()", _("events read"), _("time (ms)"), _("same state?")],
         rows,
         css_class="eslab-snapshotlab-table",
     )

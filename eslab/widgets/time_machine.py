@@ -12,6 +12,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from eslab.aggregate import AggregateRepository
+from eslab.i18n import _
 from eslab.viz.timeline import timeline
 from eslab.widgets.base import Lab, control, fields_table, show_figure
 
@@ -34,7 +35,7 @@ class TimeMachine(Lab):
         last = len(self.history)
         self.slider = control(
             w.IntSlider(
-                value=last, min=1, max=last, description="version", continuous_update=False
+                value=last, min=1, max=last, description=_("version"), continuous_update=False
             ),
             self.name,
             "slider",
@@ -61,16 +62,22 @@ class TimeMachine(Lab):
     def show(self, version: int) -> None:
         """Show the state, caption and timeline at ``version``."""
         stored = self.history[version - 1]
-        self.caption.value = (
-            f"Version {version} of {len(self.history)}: "
-            f"{stored.event_type} at position {stored.position}"
+        self.caption.value = _(
+            "Version {version} of {last}: {event_type} at position {position}"
+        ).format(
+            version=version,
+            last=len(self.history),
+            event_type=stored.event_type,
+            position=stored.position,
         )
         self.state.value = fields_table(self.state_at(version))
         shown = self.window(version)
         span = (
             ""
             if len(shown) == len(self.history)
-            else (f" (versions {shown[0].entity_version}–{shown[-1].entity_version})")
+            else _(" (versions {first}–{last})").format(
+                first=shown[0].entity_version, last=shown[-1].entity_version
+            )
         )
         # A fixed layout (no constrained layout): a slider move redraws in ~⅔ of the time.
         fig = Figure(figsize=(7, 2.2))

@@ -25,6 +25,7 @@ from eslab import datasets, events, upcasting
 from eslab.aggregate import AggregateRepository
 from eslab.domain.order import Order
 from eslab.errors import EslabError
+from eslab.i18n import _
 from eslab.store import EventStore
 from eslab.widgets.base import Lab, control
 
@@ -117,16 +118,19 @@ def schema_history_figure(store: EventStore, event_type: str = "OrderCreated") -
             s=18,
             alpha=0.7,
             color=BADGE_COLOURS[min(behind, len(BADGE_COLOURS) - 1)],
-            label=f"v{version}: {len(chosen)} events",
+            label=_("v{version}: {count} events").format(version=version, count=len(chosen)),
         )
     ax.set_yticks(sorted(set(rows.schema_version) | ({current} if current else set())))
     ax.set_yticklabels([f"v{v}" for v in ax.get_yticks()])
-    ax.set_ylabel("stored schema")
-    ax.set_xlabel("created_at")
+    ax.set_ylabel(_("stored schema"))
+    ax.set_xlabel(_("created_at"))
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False, fontsize=8)
     ax.set_title(
-        f"{event_type} as stored: each release wrote its own schema (today's class is v{current})"
+        _(
+            "{event_type} as stored: each release wrote its own schema (today's "
+            "class is v{current})"
+        ).format(event_type=event_type, current=current)
     )
     return fig
 
@@ -157,7 +161,7 @@ class UpcastLab(Lab):
             w.Dropdown(
                 options=options,
                 value=entity_id or options[0][1],
-                description="order",
+                description=_("order"),
                 layout=w.Layout(width="380px"),
             ),
             self.name,

@@ -6,6 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from eslab.i18n import _
 from eslab.widgets.base import Lab, control
 
 
@@ -17,7 +18,7 @@ class WidgetCheck(Lab):
     def __init__(self) -> None:
         super().__init__()
         self.slider = control(
-            w.IntSlider(value=0, min=0, max=10, description="move me"), self.name, "slider"
+            w.IntSlider(value=0, min=0, max=10, description=_("move me")), self.name, "slider"
         )
         self.echo = control(w.Label(), self.name, "echo")
         self.slider.observe(self.callback(self._echo), names="value")
@@ -27,7 +28,7 @@ class WidgetCheck(Lab):
     def _echo(self, change: dict[str, Any]) -> None:
         value = change["new"]
         self.echo.value = (
-            f"Widgets work: the slider is at {value}."
+            _("Widgets work: the slider is at {value}.").format(value=value)
             if value
-            else "Move the slider: this text should follow it."
+            else _("Move the slider: this text should follow it.")
         )

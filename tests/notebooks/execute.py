@@ -19,10 +19,13 @@ CELL_TIMEOUT_S = 300
 
 
 def course_notebooks() -> list[Path]:
-    """Return the numbered notebooks, then the solutions, each group sorted by name."""
-    numbered = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-    solutions = sorted((NOTEBOOK_DIR / "solutions").glob("*.ipynb"))
-    return numbered + solutions
+    """Return the numbered notebooks, then the solutions, each group sorted by name; then
+    the same for each translated edition (``notebooks/ko/``: learner copies, then masters)."""
+    found = []
+    for edition in [NOTEBOOK_DIR, *sorted(p.parent for p in NOTEBOOK_DIR.glob("*/solutions"))]:
+        found += sorted(edition.glob("[0-9][0-9]_*.ipynb"))
+        found += sorted((edition / "solutions").glob("*.ipynb"))
+    return found
 
 
 @dataclass
