@@ -2,19 +2,25 @@
 
 Each workload runs eslab and the peer in alternation, ``--reps`` times, and reports the
 median. Results go to ``bench/results/latest.json`` and ``bench/results/latest.png``.
+Up front it estimates the total time (from the last run's step times in latest.json, else
+from its measured times), then says when each workload starts and finishes, with a bar
+over the repetitions (on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+from tqdm import tqdm
 
 from bench import workloads as wl
 from eslab.pgcluster import find_bin_dir
@@ -22,8 +28,13 @@ from eslab.pgcluster import find_bin_dir
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _reps(reps: int, what: str) -> Iterator[int]:
+    """range(reps) with a bar on stderr that goes away when done."""
+    return iter(tqdm(range(reps), desc=f"      {what}", unit="rep", leave=False))
+
+
 def median_of(fn: Callable[[], wl.Timing], reps: int) -> tuple[float, int]:
-    runs = [fn() for _ in range(reps)]
+    runs = [fn() for _ in _reps(reps, "floor")]
     return statistics.median(r[0] for r in runs), runs[0][1]
 
 
@@ -31,7 +42,7 @@ def alternate(
     eslab: Callable[[], wl.Timing], peer: Callable[[], wl.Timing] | None, reps: int
 ) -> tuple[list[float], list[float], int]:
     mine, theirs, units = [], [], 0
-    for _ in range(reps):
+    for _ in _reps(reps, "eslab / peer"):
         seconds, units = eslab()
         mine.append(seconds)
         if peer is not None:
@@ -96,73 +107,143 @@ def main() -> None:
         f"eslab bench · {platform.processor() or platform.machine()} · "
         f"{platform.python_version()} · duckdb {duckdb.__version__}\n"
     )
+    reps = args.reps
     if args.postgres == "only":
-        postgres_workloads(record, args.reps, args.quick)
-        save(rows, "latest-postgres")
+        postgres_workloads(record, reps, args.quick)
         return
-
-    mine, theirs, n = alternate(
-        lambda: wl.per_command_eslab(100, per), lambda: wl.per_command_peer(100, per), args.reps
-    )
-    floor, _ = median_of(lambda: wl.per_command_floor(100, per), args.reps)
-    record(
-        f"1. per-command append (100×{per} commands)",
-        "commands",
-        mine,
-        theirs,
-        n,
-        "≥ 0.8× DuckDB floor",
-        floor,
-    )
-
-    mine, theirs, n = alternate(
-        lambda: wl.batched_eslab(100, 100), lambda: wl.batched_peer(100, 100), args.reps
-    )
-    record("2. batched append (10,000 events, 1 txn)", "events", mine, theirs, n, "≥ 1.5× peer")
-
     tmp = wl._tmp()
-    eslab_seed = [wl.seed_eslab(tmp / f"big{i}.duckdb")[0] for i in range(args.reps)]
-    peer_seed = [wl.seed_peer(tmp / "big.sqlite")[0]]
     big = tmp / "big0.duckdb"
-    mine, theirs, n = alternate(
-        lambda: wl.load_eslab(big), lambda: wl.load_peer(tmp / "big.sqlite"), args.reps
-    )
-    fetch, _ = median_of(lambda: wl.fetch_floor(big), args.reps)
-    record("3. load 10k-event stream from 1M events", "events", mine, theirs, n, "≥ 5× peer", fetch)
+    seeds: dict[str, list[float]] = {}
 
-    snap_eslab, snap_peer = wl.snapshot_store_eslab(), wl.snapshot_store_peer()
-    mine, theirs, n = alternate(
-        lambda: wl.snapshot_load_eslab(snap_eslab),
-        lambda: wl.snapshot_load_peer(snap_peer),
-        args.reps,
-    )
-    record("4. load with snapshot at 100k events", "loads", mine, theirs, n, "≤ 2 ms")
+    def per_command() -> None:
+        mine, theirs, n = alternate(
+            lambda: wl.per_command_eslab(100, per), lambda: wl.per_command_peer(100, per), reps
+        )
+        floor, _ = median_of(lambda: wl.per_command_floor(100, per), reps)
+        record(
+            f"1. per-command append (100×{per} commands)",
+            "commands",
+            mine,
+            theirs,
+            n,
+            "≥ 0.8× DuckDB floor",
+            floor,
+        )
 
-    record("5. bulk seed 1,000,000 events", "events", eslab_seed, peer_seed, wl.BIG_EVENTS, "≤ 3 s")
+    def batched() -> None:
+        mine, theirs, n = alternate(
+            lambda: wl.batched_eslab(100, 100), lambda: wl.batched_peer(100, 100), reps
+        )
+        record("2. batched append (10,000 events, 1 txn)", "events", mine, theirs, n, "≥ 1.5× peer")
 
-    mine, theirs, n = alternate(
-        lambda: wl.revenue_eslab(big), lambda: wl.revenue_peer(tmp / "big.sqlite"), args.reps
-    )
-    record("6. revenue per restaurant per day (1M)", "events", mine, theirs, n, "≥ 20× peer")
+    def seed() -> None:
+        seeds["eslab"] = [
+            wl.seed_eslab(tmp / f"big{i}.duckdb")[0] for i in _reps(reps, "seed 1M events")
+        ]
+        seeds["peer"] = [wl.seed_peer(tmp / "big.sqlite")[0]]
 
-    unique, n = median_of(wl.lock_unique_key, args.reps)
-    cas, _ = median_of(wl.lock_entities_cas, args.reps)
-    record(
-        "lock: UNIQUE key (eslab) vs CAS (peer col.)",
-        "commands",
-        [unique],
-        [cas],
-        n,
-        "keep the faster",
-    )
+    def load() -> None:
+        mine, theirs, n = alternate(
+            lambda: wl.load_eslab(big), lambda: wl.load_peer(tmp / "big.sqlite"), reps
+        )
+        fetch, _ = median_of(lambda: wl.fetch_floor(big), reps)
+        record(
+            "3. load 10k-event stream from 1M events", "events", mine, theirs, n, "≥ 5× peer", fetch
+        )
 
+    def snapshot() -> None:
+        snap_eslab, snap_peer = wl.snapshot_store_eslab(), wl.snapshot_store_peer()
+        mine, theirs, n = alternate(
+            lambda: wl.snapshot_load_eslab(snap_eslab),
+            lambda: wl.snapshot_load_peer(snap_peer),
+            reps,
+        )
+        record("4. load with snapshot at 100k events", "loads", mine, theirs, n, "≤ 2 ms")
+        record(
+            "5. bulk seed 1,000,000 events",
+            "events",
+            seeds["eslab"],
+            seeds["peer"],
+            wl.BIG_EVENTS,
+            "≤ 3 s",
+        )
+
+    def revenue() -> None:
+        mine, theirs, n = alternate(
+            lambda: wl.revenue_eslab(big), lambda: wl.revenue_peer(tmp / "big.sqlite"), reps
+        )
+        record("6. revenue per restaurant per day (1M)", "events", mine, theirs, n, "≥ 20× peer")
+
+    def locking() -> None:
+        unique, n = median_of(wl.lock_unique_key, reps)
+        cas, _ = median_of(wl.lock_entities_cas, reps)
+        record(
+            "lock: UNIQUE key (eslab) vs CAS (peer col.)",
+            "commands",
+            [unique],
+            [cas],
+            n,
+            "keep the faster",
+        )
+
+    steps: dict[str, Callable[[], None]] = {
+        "1. per-command append": per_command,
+        "2. batched append": batched,
+        "seed 1M events (for 3, 5 and 6)": seed,
+        "3. load from 1M events": load,
+        "4./5. snapshot load, bulk seed": snapshot,
+        "6. revenue query": revenue,
+        "lock: UNIQUE key vs CAS": locking,
+    }
     for name, fn in extra_measurements(args.notebooks).items():
-        seconds, units, target = fn()
-        record(name, "", [seconds], [], units, target)
 
+        def extra(name: str = name, fn: Callable[[], tuple[float, int, str]] = fn) -> None:
+            with quiet_displays():
+                seconds, units, target = fn()
+            record(name, "", [seconds], [], units, target)
+
+        steps[name] = extra
     if args.postgres == "auto" and find_bin_dir() is not None:
-        postgres_workloads(record, args.reps, args.quick)
-    save(rows, "latest")
+        steps["PostgreSQL engine vs eventsourcing.postgres"] = lambda: postgres_workloads(
+            record, reps, args.quick
+        )
+
+    progress = StepProgress(list(steps), reps=reps, quick=args.quick)
+    for name, fn in steps.items():
+        with progress.step(name):
+            fn()
+
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%d %H:%M"),
+                "machine": platform.platform(),
+                "duckdb": duckdb.__version__,
+                "results": rows,
+                "steps": progress.seconds,
+                "reps": reps,
+                "quick": args.quick,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    plot(rows, RESULTS / "latest.png")
+    print(f"\nsaved {RESULTS / 'latest.json'} and latest.png")
+
+
+# Which result rows each step produces (to estimate a step from a run that kept no step times).
+_ROWS_OF_STEP = {
+    "1. per-command append": "1.",
+    "2. batched append": "2.",
+    "seed 1M events (for 3, 5 and 6)": "5.",
+    "3. load from 1M events": "3.",
+    "4./5. snapshot load, bulk seed": "4.",
+    "6. revenue query": "6.",
+    "lock: UNIQUE key vs CAS": "lock",
+}
+_UNKNOWN_STEP_S = 60.0
 
 
 Record = Callable[..., None]
@@ -205,23 +286,69 @@ def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
         record("PG 4. load with snapshot at 10k events", "loads", mine, theirs, n, "≥ 1× peer")
 
 
-def save(rows: list[dict[str, object]], name: str) -> None:
-    """Write ``bench/results/<name>.json`` and ``<name>.png``."""
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(
-        json.dumps(
-            {
-                "when": time.strftime("%Y-%m-%d %H:%M"),
-                "machine": platform.platform(),
-                "duckdb": duckdb.__version__,
-                "results": rows,
-            },
-            indent=2,
-            default=str,
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+class StepProgress:
+    """Prints the estimated total up front, then each step as it starts and finishes."""
+
+    def __init__(self, names: list[str], *, reps: int, quick: bool) -> None:
+        self.names = names
+        self.seconds: dict[str, float] = {}
+        self.estimates = self._estimates(names, reps, quick)
+        total = sum(self.estimates.values())
+        print(
+            f"{len(names)} workloads, {reps} repetition(s) each: about {_duration(total)} in all "
+            "(estimated from bench/results/latest.json)\n",
+            flush=True,
         )
-    )
-    plot(rows, RESULTS / f"{name}.png")
-    print(f"\nsaved {RESULTS / name}.json and {name}.png")
+
+    @staticmethod
+    def _estimates(names: list[str], reps: int, quick: bool) -> dict[str, float]:
+        try:
+            last = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            last = {}
+        steps, rows = last.get("steps", {}), last.get("results", [])
+        scale = reps / max(int(last.get("reps", 3)), 1)
+        same_mode = quick == bool(last.get("quick", False))
+        estimates = {}
+        for name in names:
+            if name in steps and same_mode:
+                estimates[name] = float(steps[name]) * scale
+                continue
+            prefix = _ROWS_OF_STEP.get(name, name)
+            measured = [
+                sum(float(r.get(k) or 0) for k in ("eslab_s", "peer_s", "floor_s"))
+                for r in rows
+                if str(r.get("workload", "")).startswith(prefix)
+            ]
+            estimates[name] = sum(measured) * reps if measured else _UNKNOWN_STEP_S
+        return estimates
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Announce ``name``, run the body, report its time and what is left."""
+        i = len(self.seconds) + 1
+        print(f"[{i}/{len(self.names)}] {name} … (≈ {_duration(self.estimates[name])})", flush=True)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = took = time.perf_counter() - started
+        left = sum(self.estimates[n] for n in self.names[i:])
+        print(
+            f"[{i}/{len(self.names)}] {name}: done in {_duration(took)}"
+            + (f" · about {_duration(left)} left" if left else ""),
+            flush=True,
+        )
+
+
+@contextlib.contextmanager
+def quiet_displays() -> Iterator[None]:
+    """Keep IPython's display() out of the terminal: outside a kernel it prints reprs
+    like ``<IPython.core.display.Image object>`` to stdout."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def extra_measurements(notebooks: bool) -> dict[str, Callable[[], tuple[float, int, str]]]:
@@ -251,7 +378,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     ax.barh(names, values, color=["#1b7837" if v >= 1 else "#b2182b" for v in values])
     ax.axvline(1, color="black", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing), log scale")
+    ax.set_xlabel("speed-up of eslab over the peer (eventsourcing + SQLite), log scale")
     ax.invert_yaxis()
     fig.savefig(path, dpi=100)
 

@@ -119,7 +119,7 @@ class Aggregate:
     @classmethod
     def _table(cls, kind: str) -> dict[type, Callable[..., Any]]:
         """{message type: method} for ``process_*`` or ``apply_*`` methods, built once."""
-        cache = cls.__dict__.get("_handlers")
+        cache: dict[str, dict[type, Callable[..., Any]]] | None = cls.__dict__.get("_handlers")
         if cache is None:
             cache = {}
             cls._handlers = cache
@@ -185,7 +185,8 @@ def _handled_type(cls: type, name: str, func: Callable[..., Any], kind: str) -> 
             f"{cls.__name__}.{name} needs a type annotation on its argument, e.g. "
             f"(self, {example}): the annotation says which messages it handles."
         )
-    return hints[params[0]]
+    handled: type = hints[params[0]]
+    return handled
 
 
 class _UndefinedAnnotationError(AggregateDefinitionError):
@@ -238,7 +239,8 @@ class AggregateRepository(Generic[A]):
     ``find`` and ``update`` alike — because a blank id is a mistake, not a request.
 
     ``retries`` (0 by default) is how many times ``update`` reloads and tries again after
-    a :class:`ConcurrencyError`; Eventuate's repository retries 10 times by default.
+    a :class:`ConcurrencyError`, so an update makes at most ``retries + 1`` attempts.
+    Eventuate's repository makes at most 10 attempts: ``retries=9``.
     ``snapshots`` is an optional :class:`eslab.snapshots.SnapshotStrategy`.
     """
 

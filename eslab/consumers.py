@@ -423,4 +423,5 @@ def _with_trigger(metadata: EventMetadata | None, message_id: str) -> EventMetad
         causation_id=base.causation_id or message_id,
         triggering_message_id=message_id,
         extra=dict(base.extra),
+        actor=base.actor,
     )

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from eslab import events
+from eslab.course import course_dir
 from eslab.domain import bank, order, order_upcasters  # noqa: F401  (event classes, upcasters)
 from eslab.errors import BadInputError, StreamExistsError
 from eslab.store import EventStore
@@ -56,9 +57,9 @@ _ROW_COLUMNS = (
 
 
 def data_dir() -> Path:
-    """The ``data/`` folder (``$ESLAB_DATA_DIR`` if set, else the one beside ``eslab/``)."""
+    """The ``data/`` folder (``$ESLAB_DATA_DIR`` if set, else the course's: see eslab.course)."""
     override = os.environ.get("ESLAB_DATA_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "data"
+    return Path(override) if override else course_dir("data")
 
 
 def data_path(name: str) -> Path:
@@ -114,27 +115,43 @@ def ftgo_store(names: str | Sequence[str] = DATA_FILES, **store_options: Any) ->
     return store
 
 
-def seed_workshop(folder: Path, extra_orders: int = 0) -> dict[str, int]:
+def seed_workshop(folder: Path, extra_orders: int = 0, *, progress: bool = True) -> dict[str, int]:
     """(Re)build the workshop's file stores in ``folder``; return {file name: events}.
 
     ``ftgo_old_orders.duckdb`` holds ``data/`` as stored (old schemas, notebook 07); with
     ``extra_orders`` > 0, ``ftgo_orders.duckdb`` holds that many generated orders (notebook 09).
     An existing store of the same name is replaced, so seeding twice gives the same stores.
+    With ``progress``, a bar counts the steps (a terminal bar on stderr; in a notebook,
+    ipywidgets — ``tqdm.auto`` picks).
     """
+    from tqdm.auto import tqdm
+
     if isinstance(extra_orders, bool) or not isinstance(extra_orders, int) or extra_orders < 0:
         raise BadInputError(f"extra_orders must be an int ≥ 0, got {extra_orders!r}.")
     folder.mkdir(parents=True, exist_ok=True)
-    plan: dict[str, Callable[[EventStore], object]] = {"ftgo_old_orders.duckdb": load}
+    steps: list[tuple[str, str, Callable[[EventStore], object]]] = [
+        ("ftgo_old_orders.duckdb", f"load data/{name}.jsonl", partial(load, names=name))
+        for name in DATA_FILES
+    ]
     if extra_orders:
-        plan["ftgo_orders.duckdb"] = lambda s: generate_orders_in_sql(s, extra_orders, seed=1)
-    built = {}
-    for name, fill in plan.items():
-        path = folder / name
-        for old in (path, path.with_name(path.name + ".wal")):
+        steps.append(
+            (
+                "ftgo_orders.duckdb",
+                f"generate {extra_orders:,} orders",
+                lambda s: generate_orders_in_sql(s, extra_orders, seed=1),
+            )
+        )
+    for name in dict.fromkeys(name for name, _, _ in steps):
+        for old in (folder / name, folder / f"{name}.wal"):
             old.unlink(missing_ok=True)
-        with EventStore(path) as store:
-            fill(store)
-            built[name] = int(store.sql("SELECT count(*) AS n FROM events")["n"][0])
+    built = {}
+    with tqdm(total=len(steps), desc="seeding", unit="step", disable=not progress) as bar:
+        for name, what, fill in steps:
+            bar.set_postfix_str(f"{name}: {what}")
+            with EventStore(folder / name) as store:
+                fill(store)
+                built[name] = int(store.sql("SELECT count(*) AS n FROM events")["n"][0])
+            bar.update()
     return built
 
 
@@ -573,7 +590,7 @@ def generate_orders_in_sql(
             "WHERE entity_type = 'Order' AND starts_with(entity_id, $p)",
             {"p": prefix},
         )
-        .fetchone()[0]
+        .fetchall()[0][0]
     )
     if taken:
         raise BadInputError(
@@ -597,7 +614,7 @@ def generate_orders_in_sql(
     count = (
         store.cursor()
         .execute("SELECT count(*) FROM events WHERE position > $p", {"p": before})
-        .fetchone()[0]
+        .fetchall()[0][0]
     )
     return GeneratedOrders(
         orders, int(count), start.date(), (start + timedelta(days=days - 1)).date()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from eslab import serialization, upcasting
 from eslab.errors import BadInputError, SerializationError, UnknownEventTypeError
@@ -125,7 +125,7 @@ def deserialize(event_type: str, schema_version: int, event_data: str) -> Event:
         if schema_version != cls.schema_version:
             upcasting.raise_missing(event_type, schema_version, cls.schema_version)
     try:
-        return serialization.decode(cls, data)
+        return cast(Event, serialization.decode(cls, data))
     except SerializationError as exc:
         mismatch = exc.__cause__
         if isinstance(mismatch, serialization.Mismatch) and mismatch.path:
@@ -142,13 +142,16 @@ class EventMetadata:
     """Who caused an event: the conversation it belongs to and the message behind it.
 
     ``correlation_id`` is the root of a conversation (e.g. the saga id) and stays the same
-    down the chain; ``causation_id`` is the id of the direct parent message or event.
+    down the chain; ``causation_id`` is the id of the direct parent message or event;
+    ``actor`` is who asked for the change (a user or service name) — with the event's time it
+    makes the event log an audit log: who changed what, when.
     """
 
     correlation_id: str | None = None
     causation_id: str | None = None
     triggering_message_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in dataclasses.asdict(self).items() if v and k != "extra"}
@@ -159,7 +162,8 @@ class EventMetadata:
     def from_dict(cls, d: dict[str, Any] | None) -> EventMetadata:
         d = dict(d or {})
         known = {
-            k: d.pop(k, None) for k in ("correlation_id", "causation_id", "triggering_message_id")
+            k: d.pop(k, None)
+            for k in ("correlation_id", "causation_id", "triggering_message_id", "actor")
         }
         return cls(**known, extra=d)
 

@@ -520,7 +520,7 @@ def _json_text(raw: pd.DataFrame, field: str, column: str | None, trusted: bool)
     series = raw[column].astype(object)
     if trusted:
         return series.where(series.notna(), None)
-    out = []
+    out: list[str | None] = []
     for i, value in enumerate(series):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             out.append(None)
@@ -539,7 +539,7 @@ def _json_text(raw: pd.DataFrame, field: str, column: str | None, trusted: bool)
         if isinstance(value, str):
             try:
                 json.loads(value)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise MalformedColumnError(
                     field,
                     column,

@@ -229,7 +229,7 @@ def _update(
 
 def _reply(events: list[Event], refusal: type) -> Reply:
     """A failure with the reason of the ``refusal`` event among ``events``, else success."""
-    refused = next((e for e in events if isinstance(e, refusal)), None)
+    refused: Any = next((e for e in events if isinstance(e, refusal)), None)
     return with_failure(refused.reason) if refused is not None else with_success()
 
 
@@ -285,6 +285,7 @@ class OrderService(SagaParticipant):
                 command, entity_id=order_id, uow=uow, metadata=EventMetadata(correlation_id=saga_id)
             )
             created = uow.pending_events("Order", order_id)[0]
+            assert isinstance(created, OrderCreated)
             data = CreateOrderSagaState.for_order(order_id, created)
             return self.orchestrator.start(data, saga_id=saga_id, uow=uow)
 

@@ -10,6 +10,8 @@ class Term(NamedTuple):
     english: str
     notebook: str
     meaning: str
+    in_seed: bool = True
+    """False for a standard term the seed notes do not use (marked † in the table)."""
 
 
 TERMS: list[Term] = [
@@ -31,7 +33,13 @@ TERMS: list[Term] = [
         "01",
         "rich objects squeezed into rows and columns",
     ),
-    Term("감사 로깅", "audit logging", "01", "who changed what, when — free with an event log"),
+    Term(
+        "감사 로깅",
+        "audit logging",
+        "01",
+        "what changed and when is in every event; who — if the event's metadata records an "
+        "actor (notebook 10)",
+    ),
     Term(
         "낙관적 잠금",
         "optimistic locking",
@@ -44,8 +52,14 @@ TERMS: list[Term] = [
         "03",
         "the version you loaded; the WHERE clause checks it",
     ),
-    Term("갱신 손실", "lost update", "03", "a blind overwrite erases someone else's change"),
-    Term("재시도", "retry", "03", "reload and run the command again (Eventuate: 10 times)"),
+    Term("갱신 손실", "lost update", "03", "a blind overwrite erases someone else's change", False),
+    Term(
+        "재시도",
+        "retry",
+        "03",
+        "reload and run the command again (Eventuate: at most 10 attempts, i.e. 9 retries)",
+        False,
+    ),
     Term("이벤트 발행", "event publishing", "04", "getting stored events to a message broker"),
     Term(
         "폴링",
@@ -63,18 +77,21 @@ TERMS: list[Term] = [
         "후행 트랜잭션이 커밋된다",
         "the later transaction commits (first)",
         "04",
-        "a lower position committing late makes a naive tailer skip an event",
+        "a lower position committing late makes a naive poller skip an event",
     ),
-    Term("체크포인트", "checkpoint", "04", "the position a reader of the log has reached"),
-    Term("최소 한 번 전달", "at-least-once delivery", "04", "never lost, sometimes duplicated"),
-    Term("토픽", "topic", "04", "one per aggregate type, as in Eventuate"),
-    Term("컨슈머 그룹", "consumer group", "04", "each group gets every message once"),
+    Term("체크포인트", "checkpoint", "04", "the position a reader of the log has reached", False),
+    Term(
+        "최소 한 번 전달", "at-least-once delivery", "04", "never lost, sometimes duplicated", False
+    ),
+    Term("토픽", "topic", "04", "one per aggregate type, as in Eventuate", False),
+    Term("컨슈머 그룹", "consumer group", "04", "each group gets every message once", False),
     Term("스냅샷", "snapshot", "05", "the state at version N, so only events after N are loaded"),
     Term(
         "오래된 스냅샷",
         "stale snapshot",
         "05",
         "written by an older class version: upcast it or replay from events",
+        False,
     ),
     Term("로드/폴드", "load and fold", "05", "read a long stream and apply every event"),
     Term("멱등", "idempotent", "06", "processing the same message twice has the effect of once"),
@@ -84,21 +101,28 @@ TERMS: list[Term] = [
         "processed messages table",
         "06",
         "message ids recorded in the same transaction as the events",
+        False,
     ),
     Term(
         "중복 메시지 / 재전달",
         "duplicate message / redelivery",
         "06",
         "the broker sends a message again, e.g. after a lost ack",
+        False,
     ),
     Term(
         "트리거링 이벤트",
         "triggering event",
         "06",
         "the id of the message that caused these events (NoSQL-style dedup)",
+        False,
     ),
     Term(
-        "의사 이벤트", "pseudo event", "06", "MessageIgnored: records a message id, changes nothing"
+        "의사 이벤트",
+        "pseudo event",
+        "06",
+        "MessageIgnored: records a message id, changes nothing",
+        False,
     ),
     Term(
         "항상 이벤트를 발행한다",
@@ -115,20 +139,22 @@ TERMS: list[Term] = [
         "07",
         "event schemas change while old events stay stored",
     ),
-    Term("약한 스키마", "weak schema", "07", "read old data leniently, with defaults"),
-    Term("복사 후 교체", "copy-and-replace", "07", "rewrite the whole log into a new store"),
+    Term("약한 스키마", "weak schema", "07", "read old data leniently, with defaults", False),
+    Term("복사 후 교체", "copy-and-replace", "07", "rewrite the whole log into a new store", False),
     Term("사가", "saga", "08", "a sequence of local transactions with compensations"),
     Term(
         "피벗 트랜잭션",
         "pivot transaction",
         "08",
         "the go/no-go step (authorize card): after it, no compensation",
+        False,
     ),
     Term(
         "재시도 가능 트랜잭션",
         "retriable transaction",
         "08",
         "a step after the pivot: retried until it succeeds",
+        False,
     ),
     Term(
         "커맨드 메시지를 멱등하게 처리",
@@ -147,6 +173,7 @@ TERMS: list[Term] = [
         "correlation id / causation id",
         "08",
         "the conversation's root / the direct parent message",
+        False,
     ),
     Term("오케스트레이션", "orchestration", "08", "an orchestrator tells participants what to do"),
     Term("코레오그래피", "choreography", "08", "participants react to each other's events"),
@@ -155,6 +182,7 @@ TERMS: list[Term] = [
         "compensating transaction",
         "08",
         "undo an earlier step when a later one fails",
+        False,
     ),
     Term("사가 참여자", "saga participant", "08", "a service that handles saga commands"),
     Term("사가 오케스트레이터", "saga orchestrator", "08", "runs the saga; here event sourced"),
@@ -164,27 +192,35 @@ TERMS: list[Term] = [
         "09",
         "keep read models (projections) apart from the event store",
     ),
-    Term("프로젝션", "projection / read model", "09", "a table kept up to date from events"),
-    Term("읽기 모델", "read model", "09", "a query table kept up to date by a projection"),
-    Term("재구축", "rebuild", "09", "drop the read model and replay from position 0"),
+    Term("프로젝션", "projection / read model", "09", "a table kept up to date from events", False),
+    Term("읽기 모델", "read model", "09", "a query table kept up to date by a projection", False),
+    Term("재구축", "rebuild", "09", "drop the read model and replay from position 0", False),
     Term(
-        "이벤트 저장소 쿼리",
-        "querying the event store",
+        "이벤트 저장소를 쿼리하기 어렵다",
+        "querying the event store is difficult",
         "09",
         "hard: events are per aggregate, questions are across them",
     ),
     Term("장점 / 단점", "benefits / drawbacks", "10", "what event sourcing gives and costs"),
     Term(
-        "크립토 셰딩",
+        "크립토 슈레딩 (암호 파쇄)",
         "crypto-shredding",
         "10",
         "encrypt personal data per subject; delete the key to forget",
+        False,
     ),
-    Term("데이터 주체", "data subject", "10", "the person whose key protects their data"),
+    Term(
+        "가명 ID",
+        "pseudonymous id",
+        "10",
+        "a meaningless aggregate id — never an e-mail or a name",
+        False,
+    ),
+    Term("데이터 주체", "data subject", "10", "the person whose key protects their data", False),
     Term(
         "이벤추에이트 로컬",
         "Eventuate Local",
-        "10",
+        "02",
         "the book's event store: events, entities, snapshots",
     ),
     Term(
@@ -194,7 +230,68 @@ TERMS: list[Term] = [
         "hard with immutable events; crypto-shredding forgets the key",
     ),
     Term(
-        "이벤트 저장소", "event store", "10", "a database of events: Event Store, Axon, Eventuate…"
+        "이벤트 저장소",
+        "event store",
+        "00",
+        "a database of events (eslab's from notebook 00); products: Event Store, Axon, "
+        "Eventuate (10)",
+    ),
+    Term(
+        "기본 생성자",
+        "default constructor",
+        "02",
+        "replay starts from it, then applies every event",
+    ),
+    Term("버전 컬럼", "version column", "03", "entity_version: the optimistic lock compares it"),
+    Term("동시 업데이트", "concurrent updates", "03", "two transactions change the same aggregate"),
+    Term(
+        "메시지 브로커",
+        "message broker",
+        "04",
+        "Kafka here in miniature: topics, at-least-once delivery",
+    ),
+    Term(
+        "엔티티", "entity", "02", "Eventuate's word for an aggregate instance: the entities table"
+    ),
+    Term(
+        "이벤트 DB 스키마",
+        "event database schema",
+        "02",
+        "Eventuate Local's events / entities / snapshots tables (schema.sql)",
+    ),
+    Term(
+        "감사/통제", "auditing and control", "10", "the kept history answers who changed what, when"
+    ),
+    Term(
+        "성능/확장성",
+        "performance and scalability",
+        "04",
+        "why log tailing beats polling at scale; snapshots for long streams (05)",
+    ),
+    Term(
+        "자바용 이벤추에이트 클라이언트",
+        "Eventuate client framework for Java",
+        "10",
+        "ReflectiveMutableCommandProcessingAggregate, AggregateRepository, subscribers",
+    ),
+    Term(
+        "새로운 프로그래밍 모델",
+        "a new programming model",
+        "10",
+        "state changes only through events: a learning curve",
+    ),
+    Term(
+        "메시징 기반 애플리케이션",
+        "messaging-based application",
+        "10",
+        "complex: at-least-once delivery, idempotent consumers",
+    ),
+    Term("애그리거트 이력", "aggregate history", "10", "every change kept: audit, time machine"),
+    Term(
+        "객체 테이블(O/R) 임피던스 불일치",
+        "object-relational impedance mismatch",
+        "01",
+        "the seed's heading (1.8): events avoid mapping object graphs to tables",
     ),
     Term(
         "불변식",
@@ -224,9 +321,13 @@ def markdown() -> str:
         "",
         "The chapter notes this project grew from are Korean. Each term, its English name in",
         "the book, and the notebook that teaches it. (Generated by `python -m eslab glossary`.)",
+        "† marks a standard term that the seed notes do not use (the notebooks do).",
         "",
         "| 한국어 | English | notebook | meaning |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {t.korean} | {t.english} | {t.notebook} | {t.meaning} |" for t in TERMS]
+    lines += [
+        f"| {t.korean}{'' if t.in_seed else ' †'} | {t.english} | {t.notebook} | {t.meaning} |"
+        for t in TERMS
+    ]
     return "\n".join(lines) + "\n"

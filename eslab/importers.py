@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from eslab.course import course_dir
 from eslab.frame import (
     EventTableError,
     MalformedColumnError,
@@ -32,7 +33,7 @@ from eslab.frame import (
     standard_frame,
 )
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = course_dir("data") / "samples"
 """The small sample logs shipped with eslab (see data/samples/README.md)."""
 
 EVENTUATE_COLUMNS = [
@@ -322,7 +323,7 @@ def load_into_store(source: Any, store: Any, *, published: PublishedOption = "ke
     if published is not False:
         flags = frame["published"].fillna(True) if published == "keep" else True
         _mark_published(store, before, table.assign(published=flags))
-    return written
+    return int(written)
 
 
 def _mark_published(store: Any, before: int, table: pd.DataFrame) -> None:

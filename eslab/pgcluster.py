@@ -113,7 +113,7 @@ class PgCluster:
         (self.directory / "eslab-port").write_text(str(self.port))
         self._hand_over(self.directory)
         if not self.initialised():
-            self._run(
+            self._call(
                 [
                     str(self._bin("initdb")),
                     "-D",
@@ -169,9 +169,9 @@ class PgCluster:
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self._bin("pg_ctl")), "-D", str(self.data_dir), *args]
-        return self._run(command, f"pg_ctl {args[0]}", check=check)
+        return self._call(command, f"pg_ctl {args[0]}", check=check)
 
-    def _run(
+    def _call(
         self, command: list[str], what: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         if os.geteuid() == 0:  # initdb and postgres refuse root
@@ -203,12 +203,12 @@ class PgCluster:
         """Create the ``eslab`` database once (``postgres`` exists after initdb)."""
         query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
         for _ in range(attempts):
-            found = self._run(
+            found = self._call(
                 [*self.psql_args(), "-d", "postgres", "-tAc", query], "psql", check=False
             )
             if found.returncode == 0:
                 if found.stdout.strip() != "1":
-                    self._run(
+                    self._call(
                         [*self.psql_args(), "-d", "postgres", "-c", f"CREATE DATABASE {DATABASE}"],
                         "CREATE DATABASE",
                     )

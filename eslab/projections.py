@@ -33,13 +33,13 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pandas as pd
 
 from eslab.aggregate import collect_handlers
 from eslab.errors import BadInputError, EslabError
-from eslab.events import StoredEvent
+from eslab.events import Event, StoredEvent
 from eslab.store import EventStore, ReadBatch, UnitOfWork
 
 VERSIONS_TABLE = "projection_versions"
@@ -136,7 +136,7 @@ class Projection:
 
     def event_types(self) -> list[str]:
         """The names of the event types this projection handles."""
-        return sorted(cls.event_type for cls in self.handlers())
+        return sorted(cast("type[Event]", cls).event_type for cls in self.handlers())
 
     def handle(self, stored: StoredEvent) -> list[Change]:
         """The changes one stored event causes (none for event types without a handler)."""
@@ -337,7 +337,7 @@ class Projector:
                 "AND event_type IN (SELECT unnest($types))",
                 {"a": after, "h": head, "types": self._event_types},
             )
-            .fetchone()[0]
+            .fetchall()[0][0]
         )
 
     def _read(self, after: int, head: int, limit: int) -> ReadBatch:

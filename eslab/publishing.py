@@ -12,11 +12,13 @@ the broker. The book shows two relays, both here:
   A crash between 2 and 3 (:meth:`PollingPublisher.crash_next_poll`) publishes the
   same events again after the restart: **at least once**, a duplicate, never a loss.
 
-* :class:`TransactionLogTailer` — follows the committed log by global position and
-  stores where it got to (``store.save_checkpoint``), so a restart resumes without
-  loss. It is *gap-aware*: a position it has not seen yet, below one it has seen, may
-  belong to a transaction that has not committed; it keeps looking for it (until
-  ``gap_timeout`` says that insert must have failed).
+* :class:`PositionPoller` — polls the ``events`` table by global position
+  (``position > checkpoint``) and stores where it got to (``store.save_checkpoint``), so
+  a restart resumes without loss. It is *gap-aware*: a position it has not seen yet,
+  below one it has seen, may belong to a transaction that has not committed; it keeps
+  looking for it (until ``gap_timeout`` says that insert must have failed). It is still
+  **polling** — it never reads a transaction log (DuckDB has none to read). Real
+  transaction log tailing, over PostgreSQL's WAL, is :class:`eslab.log_tailing.WalTailer`.
 
 A row neither relay can decode (bad JSON, an unknown event type, fields that do not fit
 the class) does not stop them: it is *quarantined* — recorded once in the store's
@@ -26,10 +28,12 @@ skips it until ``store.release_quarantined(...)``.
 
 And the trap the seed points at (폴링: "후행 트랜잭션이 커밋된다"): positions are handed
 out at INSERT, not at COMMIT. When the lower position commits *after* the higher one,
-:class:`NaiveTailer` ("position > last seen") skips an event forever (notebook 04 runs
-that race for real: ``eslab.lessons.nb04_publishing_events.CommitOrderRace``). The
-fixes: the ``published`` flag (the poller), a gap-aware tailer, or serialising appends
-so position order equals commit order — which ``EventStore`` does for its own writes.
+:class:`NaivePositionPoller` ("position > last seen") skips an event forever (notebook 04 runs
+that race for real: ``eslab.lessons.nb04_publishing_events.CommitOrderRace``). It is a
+hazard of *polling*, as the seed says. The fixes: the ``published`` flag (the polling
+publisher), a gap-aware position poller, serialising appends so position order equals
+commit order (``EventStore`` does this for its own writes) — or reading the transaction
+log, where changes come in commit order (:class:`eslab.log_tailing.WalTailer`).
 """
 
 from __future__ import annotations
@@ -252,26 +256,29 @@ class PollingPublisher(Relay):
         raise RuntimeError(f"{self.name} still found unpublished events after {max_polls} polls.")
 
 
-class TransactionLogTailer(Relay):
-    """Follows committed events by global position, with a stored checkpoint.
+class PositionPoller(Relay):
+    """Polls committed events by global position, with a stored checkpoint (gap-aware).
 
-    Like change-data capture reading the database's log: it publishes every committed
-    event in log order and remembers how far it got under ``name`` in the store's
-    ``checkpoints`` table. A new tailer with the same name resumes there.
+    It publishes every committed event in position order and remembers how far it got
+    under ``name`` in the store's ``checkpoints`` table. A new poller with the same name
+    resumes there. It reads the table, not a transaction log: that is
+    :class:`eslab.log_tailing.WalTailer` (PostgreSQL).
 
     Gap-aware: positions come from a sequence at INSERT time, so a missing position
     below the highest seen is either a transaction still running or an insert that
-    failed. The tailer keeps such *gaps* and publishes the event if it shows up; after
+    failed. The poller keeps such *gaps* and publishes the event if it shows up; after
     ``gap_timeout`` seconds (``clock``) it gives up on a gap. The checkpoint it stores is
     the low-water mark (everything at or below it is done), so a restart may resend a
-    few events but never loses one.
+    few events. What it can lose: a transaction that commits more than ``gap_timeout``
+    after its position was handed out — the gap was given up, and the event is skipped.
+    (A real log tailer reads commits in commit order and has no such gap.)
     """
 
     def __init__(
         self,
         store: EventStore,
         broker: MessageBroker,
-        name: str = "log-tailer",
+        name: str = "position-poller",
         *,
         batch_size: int = 1000,
         gap_timeout: float = 60.0,
@@ -342,8 +349,8 @@ class TransactionLogTailer(Relay):
                 del self.gaps[p]
                 self._act("GAP TIMEOUT", f"gave up waiting for position {p}", positions=[p])
 
-    def restart(self) -> TransactionLogTailer:
-        """A new tailer with the same name (what a process restart gives you)."""
+    def restart(self) -> PositionPoller:
+        """A new poller with the same name (what a process restart gives you)."""
         return type(self)(
             self.store,
             self.broker,
@@ -361,15 +368,15 @@ class TransactionLogTailer(Relay):
         return sent
 
 
-class NaiveTailer(TransactionLogTailer):
+class NaivePositionPoller(PositionPoller):
     """WRONG on purpose: "position > last seen", and never looks back.
 
-    If a lower position commits after a higher one was read, this tailer has already
+    If a lower position commits after a higher one was read, this poller has already
     moved past it: the event is skipped forever. Use it only to see the race.
     """
 
     def __init__(
-        self, store: EventStore, broker: MessageBroker, name: str = "naive-tailer", **kwargs: Any
+        self, store: EventStore, broker: MessageBroker, name: str = "naive-poller", **kwargs: Any
     ) -> None:
         super().__init__(store, broker, name, **kwargs)
 

@@ -993,10 +993,10 @@ class SagaRunner:
         self.participants = list(participants)
         self.orchestrators: dict[str, SagaOrchestrator] = {}
         for saga in sagas:
-            orchestrator = saga if isinstance(saga, SagaOrchestrator) else None
-            if orchestrator is None:
+            if not isinstance(saga, SagaOrchestrator):
                 orchestrator = SagaOrchestrator(store, self.broker, saga)  # checks the class
             else:
+                orchestrator = saga
                 self.broker.subscribe(
                     reply_channel(orchestrator.saga_type),
                     orchestrator.saga_type,

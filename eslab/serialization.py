@@ -197,7 +197,9 @@ def _is_date(v: Any) -> bool:
     return isinstance(v, date) and not isinstance(v, datetime)
 
 
-def _reading(rule_name: str, accepts: Callable[[Any], bool], convert: Callable[[Any], Any]):
+def _reading(
+    rule_name: str, accepts: Callable[[Any], bool], convert: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
     def read(d: Any) -> Any:
         if not accepts(d):
             raise Mismatch(rule_name, d)
@@ -452,7 +454,7 @@ def _literal_encoder(hint: Any) -> Encoder:
 
 def _container_encoder(hint: Any) -> Encoder:
     origin, args = _container_parts(hint)
-    kinds, _ = _CONTAINERS[origin]
+    kinds: Any = _CONTAINERS[origin][0]  # a type or a tuple of types, for isinstance
     if origin is dict:
         val = encoder_for(args[1]) if len(args) == 2 else encode
         if args and args[0] not in (str, Any):

@@ -33,7 +33,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
@@ -41,6 +41,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from eslab.errors import BadInputError, EslabError
 from eslab.events import Event, EventMetadata, StoredEvent
 from eslab.store import EventStore, UnitOfWork
+
+E = TypeVar("E", bound=Event)
 
 FORGOTTEN = "‹forgotten›"
 """What a personal field reads as once its subject's key is deleted."""
@@ -162,7 +164,7 @@ class CryptoShredder:
 
     # -- encrypt / decrypt ---------------------------------------------------------------
 
-    def encrypt(self, event: Event) -> Event:
+    def encrypt(self, event: E) -> E:
         """A copy of ``event`` with its personal fields encrypted by its subject's key."""
         fields = personal_fields(event)
         if not fields:
@@ -186,19 +188,19 @@ class CryptoShredder:
                     "fields must be str (encrypt a value object's text form instead)."
                 )
             changes[name] = ENCRYPTED_PREFIX + fernet.encrypt(value.encode()).decode()
-        return dataclasses.replace(event, **changes)
+        return dataclasses.replace(event, **changes)  # type: ignore[type-var]  # events are dataclasses
 
-    def decrypt_all(self, events: Sequence[Event]) -> list[Event]:
+    def decrypt_all(self, events: Sequence[E]) -> list[E]:
         """Copies of ``events`` with personal fields in plaintext, or :data:`FORGOTTEN`."""
         protected = [e for e in events if personal_fields(e)]
         keys = self._keys(subject_of(e) for e in protected)
         return [self._decrypt(e, keys) if personal_fields(e) else e for e in events]
 
-    def decrypt(self, event: Event) -> Event:
+    def decrypt(self, event: E) -> E:
         """One event's personal fields in plaintext, or :data:`FORGOTTEN`."""
         return self.decrypt_all([event])[0]
 
-    def _decrypt(self, event: Event, keys: dict[str, str | None]) -> Event:
+    def _decrypt(self, event: E, keys: dict[str, str | None]) -> E:
         key = keys.get(subject_of(event))
         fernet = Fernet(key.encode()) if key else None
         changes = {}
@@ -216,7 +218,7 @@ class CryptoShredder:
                     f"{type(event).__name__}.{name} of {subject_of(event)} does not decrypt with "
                     "that subject's key: the value was encrypted for someone else or edited."
                 ) from exc
-        return dataclasses.replace(event, **changes)
+        return dataclasses.replace(event, **changes)  # type: ignore[type-var]  # events are dataclasses
 
     # -- the store, with encryption -------------------------------------------------------
 
@@ -266,7 +268,7 @@ class CryptoShredder:
         snapshots = int(
             self.store.cursor()
             .execute("SELECT count(*) FROM snapshots WHERE entity_id = $s", {"s": subject_id})
-            .fetchone()[0]
+            .fetchall()[0][0]
         )
         now = self.store.clock()
         with self.store.unit_of_work() as uow:

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from eslab import serialization
 from eslab.errors import BadInputError, SnapshotError, StaleSnapshotWarning
@@ -123,7 +123,7 @@ def restore_snapshot(aggregate_class: type[Aggregate], snapshot_json: str) -> Ag
     This is the naive restore: it trusts that the JSON fits today's class. ``find`` goes
     through :meth:`SnapshotStrategy.load` instead, which checks the class version.
     """
-    return serialization.from_json(aggregate_class, snapshot_json)
+    return cast("Aggregate", serialization.from_json(aggregate_class, snapshot_json))
 
 
 Outcome = Literal["none", "used", "upcast", "ignored", "stale"]
@@ -228,12 +228,12 @@ class SnapshotStrategy:
         self.last = use
         return aggregate, row["entity_version"]
 
-    def _skip(self, use: SnapshotUse, cls: type | None = None) -> None:
-        """Record a snapshot not used (and warn once per class and difference if stale)."""
+    def _skip(self, use: SnapshotUse, cls: type | None = None) -> tuple[Aggregate, int] | None:
+        """Record a snapshot not used (and warn once per class and difference if stale);
+        return None (no snapshot to start from)."""
         self.ignored += 1
         self.last = use
-        key = (cls, use.added, use.removed)
-        if cls is not None and key not in self._warned:
+        if cls is not None and (key := (cls, use.added, use.removed)) not in self._warned:
             self._warned.add(key)
             warnings.warn(
                 StaleSnapshotWarning(

@@ -459,7 +459,7 @@ class EventStore:
             triggering_event = metadata.triggering_message_id
         now = self.clock()
         n = len(events)
-        rows = {
+        rows: dict[str, list[Any]] = {
             "event_ids": [self.id_factory() for _ in range(n)],
             "event_types": [type(e).event_type for e in events],
             "event_data": data,
@@ -960,7 +960,7 @@ class EventStore:
         projector) have already moved past them: rebuild the projection to read them.
         """
         self._check_writable()
-        sql, params = "DELETE FROM quarantine WHERE true", {}
+        sql, params = "DELETE FROM quarantine WHERE true", dict[str, Any]()
         if reader is not None:
             _check_id("reader", reader)
             sql += " AND reader = $reader"
@@ -979,7 +979,7 @@ class EventStore:
     @_guarded
     def last_position(self) -> int:
         """The highest global position written so far (0 for an empty store)."""
-        return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+        return int(self._run("SELECT coalesce(max(position), 0) FROM events").fetchall()[0][0])
 
     @_guarded
     def to_dataframe(
@@ -1147,12 +1147,12 @@ class EventStore:
         """Has ``consumer_id`` already recorded ``message_id`` in ``processed_messages``?"""
         _check_id("consumer_id", consumer_id)
         _check_id("message_id", message_id)
-        return (
+        return bool(
             self._run(
                 "SELECT count(*) FROM processed_messages WHERE consumer_id = $c "
                 "AND message_id = $m",
                 {"c": consumer_id, "m": message_id},
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             > 0
         )
 

@@ -67,15 +67,32 @@ _DISABLED: set[StepKey] = set()
 # -- the registry ----------------------------------------------------------------------
 
 
+def _name(function: UpcastFunction) -> str:
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', function)}"
+
+
 def upcaster(
-    event_type: str, from_version: int, *, rename_to: str | None = None
+    event_type: str, from_version: int, *, rename_to: str | None = None, replace: bool = False
 ) -> Callable[[UpcastFunction], UpcastFunction]:
-    """Register the decorated function as the ``from_version → +1`` step of ``event_type``."""
+    """Register the decorated function as the ``from_version → +1`` step of ``event_type``.
+
+    Running the same definition again (a notebook cell re-run) replaces the step. A function
+    of another name for a step that already has one is refused with an :class:`UpcastError`
+    unless ``replace=True`` says that the new one should take its place.
+    """
     if isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 1:
         raise ValueError(f"from_version must be an int ≥ 1, got {from_version!r}")
 
     def register(function: UpcastFunction) -> UpcastFunction:
         step = Upcaster(event_type, from_version, function, rename_to)
+        old = _STEPS.get(step.key)
+        if old is not None and not replace and _name(old.function) != _name(function):
+            raise UpcastError(
+                f"{step} already has an upcaster: {old.function.__name__}. Only one step per "
+                f"version can run. To put {function.__name__} in its place, register it with "
+                f"@upcaster({event_type!r}, from_version={from_version}, replace=True) "
+                f"(or remove the old one: upcasting.unregister({event_type!r}, {from_version}))."
+            )
         _STEPS[step.key] = step
         return function
 

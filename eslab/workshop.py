@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from eslab.store import EventStore
 
@@ -28,9 +29,9 @@ def store_path(name: str) -> Path:
     return stores_dir() / f"{name}.duckdb"
 
 
-def open_store(name: str, **options: object) -> EventStore:
+def open_store(name: str, **options: Any) -> EventStore:
     """Open (or create) the workshop store ``name``."""
-    return EventStore(store_path(name), **options)  # type: ignore[arg-type]
+    return EventStore(store_path(name), **options)
 
 
 def list_stores() -> list[Path]:

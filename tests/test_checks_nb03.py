@@ -59,9 +59,29 @@ def with_repository(store: EventStore, account_id: str, amount: int) -> int:
     return repo.update_with_result(account_id, Deposit(amount)).retries
 
 
-def test_exercise_2_right_by_hand_or_with_the_repository() -> None:
+def test_exercise_2_right_by_hand() -> None:
     assert check.exercise_2(by_hand)
-    assert check.exercise_2(with_repository)
+
+
+def test_exercise_2_the_library_repository_is_not_the_loop() -> None:
+    result = check.exercise_2(with_repository)
+    assert not result and "write the loop yourself" in result.message
+
+
+def test_exercise_2_reappending_the_same_events_without_reloading_gets_a_hint() -> None:
+    def same_events(store: EventStore, account_id: str, amount: int) -> int:
+        account = AggregateRepository(store, BankAccount).find(account_id)
+        events, version = account.process(Deposit(amount)), account.version
+        for attempt in range(10):
+            try:
+                store.append("BankAccount", account_id, events, version)
+                return attempt
+            except ConcurrencyError as conflict:
+                version = conflict.actual_version  # the new version, but no new decision
+        raise RuntimeError("gave up")
+
+    result = check.exercise_2(same_events)
+    assert not result and "without loading" in result.message
 
 
 def test_exercise_2_without_retry_gets_a_hint() -> None:
@@ -109,7 +129,7 @@ def test_exercise_2_stale_retry_gets_a_hint() -> None:
 
 def test_exercise_2_wrong_count_and_not_callable() -> None:
     def count_wrong(store: Any, account_id: str, amount: int) -> int:
-        return with_repository(store, account_id, amount) + 1
+        return by_hand(store, account_id, amount) + 1
 
     assert "should report" in check.exercise_2(count_wrong).message
     assert not check.exercise_2(None)
@@ -118,3 +138,19 @@ def test_exercise_2_wrong_count_and_not_callable() -> None:
 def test_exercise_2_stub_says_nothing_was_deposited() -> None:
     result = check.exercise_2(lambda store, account_id, amount: None)
     assert not result and "Nothing was deposited" in result.message
+
+
+def test_exercise_1_rejects_a_float_or_bool_row_count() -> None:
+    table, version = exercise_table()
+    table.write("order-9", {"pizzas": 5}, version, session="Bob")
+    for wrong in (0.0, False):
+        result = check.exercise_1(table, wrong)
+        assert not result and ("an int" in result.message or "number of rows" in result.message)
+
+
+def test_exercise_2_rejects_a_retry_count_that_is_not_an_int() -> None:
+    def as_float(store: EventStore, account_id: str, amount: int) -> float:
+        return float(by_hand(store, account_id, amount))
+
+    result = check.exercise_2(as_float)
+    assert not result and "as an int" in result.message

@@ -61,3 +61,28 @@ def test_exercise_2_accepts_an_upcaster_that_pops_from_its_input() -> None:
 def test_exercise_2_hints(answer: object, words: str) -> None:
     result = check.exercise_2(answer)
     assert not result and words in result.message
+
+
+CANDIDATES = (10, 100, 1_000, 10_000, 100_000)
+
+
+def test_exercise_3_the_largest_interval_within_the_budget() -> None:
+    # 0.004 ms per event, 2 ms budget: 500 events fit, so 100 is the largest candidate
+    assert check.exercise_3(100, 0.004, 2.0, CANDIDATES)
+    assert check.exercise_3(1_000, 0.001, 2.0, CANDIDATES)
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (1_000, "over the budget"),
+        (10, "a larger interval fits too"),
+        (100.0, "should be an int"),
+        (True, "should be an int"),
+        (None, "should be an int"),
+        (500, "one of the candidates"),
+    ],
+)
+def test_exercise_3_hints(answer: object, words: str) -> None:
+    result = check.exercise_3(answer, 0.004, 2.0, CANDIDATES)
+    assert not result and words in result.message

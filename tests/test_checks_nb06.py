@@ -12,6 +12,7 @@ from eslab.consumers import RdbmsIdempotentConsumer
 from eslab.lessons.nb06_idempotent_consumers import (
     RedeliveryReport,
     account_route,
+    late_redelivery,
     payment_message,
     run_redelivery,
 )
@@ -52,6 +53,42 @@ def checks_but_never_records(repo: Any, message: Any) -> None:
         naive_handle(repo, message)
 
 
+def apply_or_refuse(repo: Any, message: Any) -> None:
+    """The effect alone, in its own transaction (a refusal is an answer too)."""
+    try:
+        repo.update(*account_route(message))
+    except CommandRejectedError:
+        pass
+
+
+def effect_then_record_in_a_second_unit_of_work(repo: Any, message: Any) -> None:
+    if repo.store.was_processed("exercise", message.id):
+        return
+    apply_or_refuse(repo, message)
+    with repo.store.unit_of_work() as uow:
+        uow.record_processed("exercise", message.id)
+
+
+def record_then_effect_in_a_second_unit_of_work(repo: Any, message: Any) -> None:
+    try:
+        with repo.store.unit_of_work() as uow:
+            uow.record_processed("exercise", message.id)
+    except DuplicateMessageError:
+        return
+    apply_or_refuse(repo, message)
+
+
+SEEN: set[str] = set()
+
+
+def module_level_set(repo: Any, message: Any) -> None:
+    """Remembers ids in the Python process (and records them too, once applied)."""
+    if message.id in SEEN:
+        return
+    SEEN.add(message.id)
+    rdbms_handle(repo, message)
+
+
 def test_exercise_1_passes_an_rdbms_style_handler() -> None:
     result = check.exercise_1(rdbms_handle)
     assert result.passed, result.message
@@ -71,10 +108,23 @@ def test_exercise_1_passes_the_library_consumer_too() -> None:
         (checks_but_never_records, "redelivered message changed the balance"),
         (forgets_refusals, "including the one whose command was refused"),
         (lambda repo, m: None, "A deposit is missing"),
+        (effect_then_record_in_a_second_unit_of_work, "crashed your process"),
+        (record_then_effect_in_a_second_unit_of_work, "A deposit is missing"),
+        (module_level_set, "second service instance"),
         (lambda repo, m: 1 / 0, "ZeroDivisionError"),
         (None, "Define a function"),
     ],
-    ids=["naive", "never-records", "forgets-refusals", "does-nothing", "raises", "not-callable"],
+    ids=[
+        "naive",
+        "never-records",
+        "forgets-refusals",
+        "does-nothing",
+        "effect-then-record",
+        "record-then-effect",
+        "module-level-set",
+        "raises",
+        "not-callable",
+    ],
 )
 def test_exercise_1_hints_at_what_is_wrong(handle: Any, words: str) -> None:
     result = check.exercise_1(handle)
@@ -142,8 +192,26 @@ def test_exercise_3_passes_a_late_redelivery_of_a_refused_message() -> None:
         ("deposit 10", "list of messages"),
         ([{"account": "acc-1"}], "must be a Message"),
         ([payment_message("a", "acc-7", "deposit", 5)], "acc-1"),
+        (late_redelivery(), "notebook's own example"),
+        (
+            [
+                payment_message("x", "acc-1", "withdraw", 100),
+                payment_message("y", "acc-1", "deposit", 80),
+                payment_message("x", "acc-1", "withdraw", 10),
+            ],
+            "different content",
+        ),
     ],
-    ids=["only-deposits", "redelivered-too-early", "empty", "text", "dicts", "other-account"],
+    ids=[
+        "only-deposits",
+        "redelivered-too-early",
+        "empty",
+        "text",
+        "dicts",
+        "other-account",
+        "the-notebooks-example",
+        "redelivery-with-other-content",
+    ],
 )
 def test_exercise_3_hints(deliveries: Any, words: str) -> None:
     result = check.exercise_3(deliveries)

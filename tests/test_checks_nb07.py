@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 
 from eslab import upcasting
@@ -66,20 +65,57 @@ def test_exercise_1_hints(answer: object, words: str) -> None:
     assert not result and words in result.message
 
 
-def test_exercise_2_passes_the_v1_rows_still_stored() -> None:
-    assert check.exercise_2(147)
-    assert check.exercise_2(np.int64(147))  # what store.sql(...).n[0] gives
+def test_exercise_1_says_when_another_function_holds_the_step() -> None:
+    def first_try(data: dict) -> dict:
+        return data
+
+    with upcasting.preserved():
+        upcasting.upcaster("CourierHired", from_version=1)(first_try)
+        result = check.exercise_1(split_name)
+    assert not result and "replace=True" in result.message
+
+
+def test_exercise_2_passes_the_books_classification() -> None:
+    answer = {
+        change: "compatible" if change.startswith(("OrderCreated gets", "a new")) else "breaking"
+        for change in check.SCHEMA_CHANGES
+    }
+    result = check.exercise_2(answer)
+    assert result, result.message
+
+
+def _all(kind: object) -> dict:
+    return dict.fromkeys(check.SCHEMA_CHANGES, kind)
 
 
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
-        (None, "Set `answer`"),
-        (0, "write anything back"),
-        (240, "Count the OrderCreated rows"),
-        (147.0, "should be an int"),
+        (None, "Answer with a dict"),
+        (..., "Answer with a dict"),
+        ("breaking", "Answer with a dict"),
+        ({}, "missing"),
+        (_all(True), "not True/False"),
+        (_all(1), "not True/False"),
+        (_all("breaking"), "of one kind"),
+        (_all("compatible"), "of one kind"),
+        (
+            {**check.SCHEMA_CHANGES, **{c: "compatible" for c in list(check.SCHEMA_CHANGES)[3:5]}},
+            "2 of 8",
+        ),
+    ],
+    ids=[
+        "none",
+        "ellipsis",
+        "str",
+        "empty",
+        "booleans",
+        "numbers",
+        "all-breaking",
+        "all-compatible",
+        "rename-and-removal-as-compatible",
     ],
 )
 def test_exercise_2_hints(answer: object, words: str) -> None:
     result = check.exercise_2(answer)
-    assert not result and words in result.message and "147" not in result.message
+    assert not result and words in result.message

@@ -125,3 +125,195 @@ def test_running_without_an_orchestrator_dead_letters_the_replies() -> None:
 def test_checks_never_raise_on_odd_input() -> None:
     assert not check.exercise_2({"x"}, None, "saga-1")  # no store at all
     assert "raised" in check.exercise_2({"x"}, None, "saga-1").message
+
+
+# -- exercise 4: an event-sourced participant, the book's way ---------------------------------
+
+from typing import Any  # noqa: E402
+
+from eslab import CommandRejectedError, DuplicateMessageError  # noqa: E402
+from eslab.consumers import IdempotentRepository  # noqa: E402
+from eslab.events import EventMetadata  # noqa: E402
+from eslab.lessons.nb08_sagas import (  # noqa: E402
+    LOYALTY_SERVICE,
+    ReleasePoints,
+    ReservePoints,
+    accounting_route,
+)
+from eslab.sagas import step  # noqa: E402
+
+
+def books_way(repo: Any, message: Any) -> None:
+    account_id, command = accounting_route(message)
+    triggers = {s.triggering_event for s in repo.store.load("Account", account_id)}
+    if message.id in triggers:
+        return
+    repo.update(account_id, command, metadata=EventMetadata(triggering_message_id=message.id))
+
+
+def library_way(repo: Any, message: Any) -> None:
+    account_id, command = accounting_route(message)
+    IdempotentRepository(repo).update(account_id, command, triggering_message_id=message.id)
+
+
+def naive(repo: Any, message: Any) -> None:
+    repo.update(*accounting_route(message))
+
+
+def processed_messages_way(repo: Any, message: Any) -> None:
+    account_id, command = accounting_route(message)
+    try:
+        with repo.store.unit_of_work() as uow:
+            uow.record_processed("AccountingService", message.id)
+            repo.update(account_id, command, uow=uow)
+    except (DuplicateMessageError, CommandRejectedError):
+        pass
+
+
+SEEN_COMMANDS: set[str] = set()
+
+
+def module_level_set(repo: Any, message: Any) -> None:
+    if message.id not in SEEN_COMMANDS:
+        SEEN_COMMANDS.add(message.id)
+        books_way(repo, message)
+
+
+def no_metadata(repo: Any, message: Any) -> None:
+    """Skips redeliveries by the state it happens to be in: ids not recorded."""
+    account_id, command = accounting_route(message)
+    account = repo.find(account_id)
+    if getattr(command, "order_id", None) in account.failed_authorizations:
+        return
+    naive(repo, message)
+
+
+@pytest.mark.parametrize("handle", [books_way, library_way], ids=["by-hand", "library"])
+def test_exercise_4_passes_the_triggering_event_way(handle: Any) -> None:
+    result = check.exercise_4(handle)
+    assert result, result.message
+
+
+@pytest.mark.parametrize(
+    ("handle", "says"),
+    [
+        (naive, "late redelivery"),
+        (processed_messages_way, "RDBMS alternative"),
+        (module_level_set, "second service instance"),
+        (no_metadata, "triggering_event column"),
+        (lambda repo, m: None, "each command once"),
+        (lambda repo, m: 1 / 0, "ZeroDivisionError"),
+        (None, "Define a function"),
+    ],
+    ids=["naive", "processed-messages", "module-set", "no-metadata", "nothing", "raises", "none"],
+)
+def test_exercise_4_hints(handle: Any, says: str) -> None:
+    result = check.exercise_4(handle)
+    assert not result and says in result.message
+
+
+# -- exercise 5: a saga step with its compensation ------------------------------------------
+
+
+def loyalty_definition(where: int = 3, compensate: bool = True, fixed: bool = False) -> Any:
+    from eslab.ftgo import CreateOrderSagaState as S
+
+    def reserve(data: Any) -> ReservePoints:
+        return (
+            ReservePoints("consumer-1", "order-1")
+            if fixed
+            else ReservePoints(data.consumer_id, data.order_id)
+        )
+
+    book = list(CreateOrderSaga.definition.steps)
+    builder = None
+    for number, s in enumerate(book, start=1):
+        if number == where:
+            builder = builder.step() if builder else step()
+            builder.invoke_participant(LOYALTY_SERVICE, reserve)
+            if compensate:
+                builder.with_compensation(LOYALTY_SERVICE, lambda d: ReleasePoints(d.order_id))
+        builder = builder.step() if builder else step()
+        if s.command:
+            builder.invoke_participant(s.participant, s.command)
+        for reply, handler in s.reply_handlers.items():
+            builder.on_reply(reply, handler)
+        if s.compensation:
+            builder.with_compensation(s.compensation_participant, s.compensation)
+    assert S is not None
+    return builder.build()
+
+
+def test_exercise_5_passes_a_compensatable_step_before_the_pivot() -> None:
+    result = check.exercise_5(loyalty_definition(where=4))
+    assert result, result.message
+    assert "ReleasePoints → CancelCreateTicket → RejectOrder" in result.message
+
+
+@pytest.mark.parametrize(
+    ("definition", "says"),
+    [
+        (lambda: loyalty_definition(where=6), "before the pivot"),
+        (lambda: loyalty_definition(compensate=False), "with_compensation"),
+        (lambda: loyalty_definition(fixed=True), "not fixed strings"),
+        (lambda: CreateOrderSaga.definition, "exactly one step"),
+        (lambda: "step().invoke_participant(...)", "Hand in a SagaDefinition"),
+    ],
+    ids=["after-pivot", "no-compensation", "hard-coded", "book-only", "text"],
+)
+def test_exercise_5_hints(definition: Any, says: str) -> None:
+    result = check.exercise_5(definition())
+    assert not result and says in result.message
+
+
+# -- exercise 6: choreography -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dance() -> FtgoSystem:
+    system = FtgoSystem(
+        EventStore(clock=FixedClock(), id_factory=SeededIds(4)),
+        MessageBroker(seed=4),
+        mode="choreography",
+    )
+    system.scenario("card authorization")
+    system.run()
+    return system
+
+
+def test_exercise_6_passes_the_subscribers(dance: FtgoSystem) -> None:
+    result = check.exercise_6({"OrderService", "KitchenService"}, dance)
+    assert result, result.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ({"AccountingService"}, "subscribes"),
+        ({"OrderService"}, "missing"),
+        ({"OrderService", "KitchenService", "ConsumerService"}, "no handler"),
+        (2, "set of service names"),
+        (True, "set of service names"),
+    ],
+)
+def test_exercise_6_hints(answer: Any, says: str, dance: FtgoSystem) -> None:
+    result = check.exercise_6(answer, dance)
+    assert not result and says in result.message
+
+
+def test_exercise_6_needs_the_choreography_system(failed) -> None:
+    assert "choreography system" in check.exercise_6({"OrderService"}, failed[0]).message
+
+
+def test_accounting_route_names_what_an_accounting_message_looks_like() -> None:
+    from eslab.consumers import UnknownMessageError
+    from eslab.domain.accounting import AuthorizeCard, ReverseAuthorization
+    from eslab.lessons.nb08_sagas import accounting_message
+    from eslab.messaging import Message
+
+    assert isinstance(
+        accounting_route(accounting_message("m", "authorize", "o", 5))[1], AuthorizeCard
+    )
+    assert accounting_route(accounting_message("m", "reverse", "o"))[1] == ReverseAuthorization("o")
+    with pytest.raises(UnknownMessageError, match="accounting_message"):
+        accounting_route(Message("m", "t", {"kind": "refund"}))

@@ -2,82 +2,110 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 import pytest
 
-from eslab import AggregateRepository, EventStore
 from eslab.checks import nb10_tradeoffs_and_deleting_data as check
-from eslab.domain.order import (
-    Address,
-    ApproveOrder,
-    ConfirmRevision,
-    CreateOrder,
-    LineItem,
-    Money,
-    Order,
-    ReviseOrder,
-)
+from eslab.events import StoredEvent
 from eslab.lessons.nb10_tradeoffs_and_deleting_data import (
-    CustomerDirectory,
-    register_demo_customers,
+    CustomerAddressChanged,
+    CustomerCities,
+    CustomerRegistered,
 )
-from eslab.projections import Projector
+from eslab.projections import Upsert
 from eslab.shredding import CryptoShredder
 
 
-def shop() -> tuple[EventStore, CryptoShredder, Projector]:
-    store = EventStore()
-    shredder = CryptoShredder(store)
-    register_demo_customers(shredder)
-    projector = Projector(store, CustomerDirectory(shredder))
-    projector.catch_up()
-    return store, shredder, projector
+def good_register(shredder: CryptoShredder, name, email, street, city) -> str:
+    customer_id = f"customer-{uuid.uuid4()}"
+    event = CustomerRegistered(customer_id, name, email, street, city)
+    shredder.append(shredder.store, "Customer", customer_id, [event], 0)
+    return customer_id
 
 
-def test_exercise_1_passes_when_forgotten_everywhere() -> None:
-    store, shredder, projector = shop()
-    shredder.forget(check.FORGET)
-    projector.catch_up()
-    result = check.exercise_1(store)
-    assert result, str(result)
+def email_as_id(shredder: CryptoShredder, name, email, street, city) -> str:
+    event = CustomerRegistered(email, name, email, street, city)
+    shredder.append(shredder.store, "Customer", email, [event], 0)
+    return email
 
 
-def test_exercise_1_hints() -> None:
-    store, shredder, projector = shop()
-    assert "key is still there" in str(check.exercise_1(store))
-    shredder.forget(check.FORGET)
-    assert "customer_directory" in str(check.exercise_1(store))  # read model not told
-    shredder.forget("customer-1")
-    projector.catch_up()
-    assert "forgotten too" in str(check.exercise_1(store))
-    assert not check.exercise_1(None)
+def hashed_email_as_id(shredder: CryptoShredder, name, email, street, city) -> str:
+    customer_id = hashlib.sha256(email.lower().encode()).hexdigest()
+    event = CustomerRegistered(customer_id, name, email, street, city)
+    shredder.append(shredder.store, "Customer", customer_id, [event], 0)
+    return customer_id
 
 
-@pytest.fixture(scope="module")
-def orders() -> EventStore:
-    store = EventStore()
-    repo = AggregateRepository(store, Order)
-    items = [LineItem("dosa", "Dosa", 4, Money(950))]
-    repo.save(CreateOrder("c-1", "r-1", items, Address("1 St", "X", "1")), entity_id="o-1")
-    repo.update("o-1", ApproveOrder())
-    repo.update("o-1", ReviseOrder({"dosa": 1}))
-    repo.update("o-1", ConfirmRevision())
-    return store
+def plaintext(shredder: CryptoShredder, name, email, street, city) -> str:
+    customer_id = f"customer-{uuid.uuid4()}"
+    event = CustomerRegistered(customer_id, name, email, street, city)
+    shredder.store.append("Customer", customer_id, [event], 0)  # not encrypted
+    return customer_id
 
 
-def test_exercise_2_time_machine(orders: EventStore) -> None:
-    then = AggregateRepository(orders, Order).find("o-1", version=1)
-    assert check.exercise_2(orders, "o-1", then.total.cents)
-    assert check.exercise_2(orders, "o-1", then)  # the aggregate itself is fine too
-    assert "today's total" in str(check.exercise_2(orders, "o-1", 950))
-    assert "cents" in str(check.exercise_2(orders, "o-1", 38))
-    assert "version 1" in str(check.exercise_2(orders, "o-1", None))
-    assert not check.exercise_2(orders, "o-1", "3800")
-    assert not check.exercise_2(orders, "nope", 3800)
+def same_id(shredder: CryptoShredder, name, email, street, city) -> str:
+    return "customer-x"
 
 
-def test_exercise_1_accepts_the_customer_the_notebook_forgot_first() -> None:
-    store, shredder, projector = shop()
-    for customer_id in sorted(check.FORGOTTEN_IN_THE_NOTEBOOK) + [check.FORGET]:
-        shredder.forget(customer_id)
-    projector.catch_up()
-    assert check.exercise_1(store)
+def test_exercise_1_passes_a_pseudonymous_id() -> None:
+    result = check.exercise_1(good_register)
+    assert result, result.message
+
+
+@pytest.mark.parametrize(
+    ("register", "says"),
+    [
+        (email_as_id, "made from personal data"),
+        (hashed_email_as_id, "made from personal data"),
+        (plaintext, "plaintext remains"),
+        (same_id, "same id"),
+        (lambda *a: None, "must return"),
+        (lambda *a: 42, "must return"),
+        (None, "Define"),
+    ],
+    ids=["email", "hashed-email", "plaintext", "same-id", "none", "number", "not-callable"],
+)
+def test_exercise_1_hints(register, says: str) -> None:
+    result = check.exercise_1(register)
+    assert not result and says in result.message
+
+
+class FixedCities(CustomerCities):
+    version = 2
+
+    def on_address_changed(self, event: CustomerAddressChanged, stored: StoredEvent) -> list:
+        return [Upsert("customer_cities", {"customer_id": event.customer_id}, {"city": event.city})]
+
+
+class FixedButSameVersion(FixedCities):
+    version = 1
+
+
+class BumpedOnly(CustomerCities):
+    version = 2
+
+
+class RenamedTable(FixedCities):
+    name = "cities"
+
+
+def test_exercise_2_passes_a_bumped_and_fixed_projection() -> None:
+    result = check.exercise_2(FixedCities)
+    assert result, result.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (FixedButSameVersion, "Bump `version`"),
+        (BumpedOnly, "handle CustomerAddressChanged"),
+        (RenamedTable, "Keep the read model's name"),
+        (FixedCities(), "the class itself"),
+        (None, "the class itself"),
+    ],
+)
+def test_exercise_2_hints(answer, says: str) -> None:
+    result = check.exercise_2(answer)
+    assert not result and says in result.message

@@ -57,15 +57,43 @@ def test_exercise_1_counting_versions_is_also_right() -> None:
 
 def test_exercise_1_a_swapped_column_names_the_wrong_meaning() -> None:
     result = check.exercise_1(RIGHT_MAP | {"event_type": "aggregate", "stream_type": "kind"})
-    assert not result and "entity_type column does not hold" in result.message
+    assert not result and "'stream_type' does not point at the right" in result.message
 
 
-def test_exercise_2() -> None:
-    assert check.exercise_2(25)
-    assert "time machine" in check.exercise_2(None).message
-    assert "Not that balance" in check.exercise_2(65).message  # grace's final balance
-    assert "whole number" in check.exercise_2("25").message
-    assert not check.exercise_2(True)
+def rejected_orders(frame):
+    rows = frame[frame["event_type"] == "OrderRejectedEvent"]
+    return set(rows["entity_id"])
+
+
+def cancelled_tickets(frame):
+    rows = frame[frame["event_type"] == "TicketCancelledEvent"]
+    return set(rows["entity_id"])
+
+
+def test_exercise_2_passes_a_function_of_the_frame() -> None:
+    result = check.exercise_2(rejected_orders)
+    assert result, result.message
+    streams = check.exercise_2(
+        lambda f: set(f.loc[f["event_type"] == "OrderRejectedEvent", "stream"])
+    )
+    assert streams, streams.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (lambda frame: {"102"}, "another log"),  # the sample's answer, hard-coded
+        (cancelled_tickets, "cancelled after approval"),
+        (lambda frame: "102", "Return a set"),
+        (lambda frame: 1 / 0, "ZeroDivisionError"),
+        ({"102"}, "Define a function"),
+        (None, "Define a function"),
+    ],
+    ids=["hard-coded", "every-cancelled-ticket", "text", "raises", "a-set", "none"],
+)
+def test_exercise_2_hints(answer: object, says: str) -> None:
+    result = check.exercise_2(answer)
+    assert not result and says in result.message
 
 
 def test_exercise_3() -> None:
@@ -80,4 +108,4 @@ def test_exercise_3() -> None:
 def test_checks_never_raise_and_print_as_hints() -> None:
     result = check.exercise_1({"stream_id": object()})
     assert not result and str(result).startswith("✗ Not yet. Hint:")
-    assert str(check.exercise_2(25)).startswith("✓")
+    assert str(check.exercise_2(rejected_orders)).startswith("✓")

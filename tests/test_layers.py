@@ -24,8 +24,8 @@ MECHANISMS = frozenset(
     for name in (
         "store events serialization aggregate snapshots upcasting migration messaging "
         "publishing consumers sagas projections shredding importers frame errors clock "
-        "workshop glossary student_copy testing pgcluster engines engines.duckdb "
-        "engines.postgres"
+        "workshop glossary student_copy testing pgcluster course engines engines.duckdb "
+        "engines.postgres log_tailing classroom"
     ).split()
 ) | {"eslab"}
 """The event store's machinery (and the small helpers it stands on): no demo in here."""
@@ -35,7 +35,7 @@ LESSONS = ("eslab.lessons",)
 VIZ = ("eslab.viz",)
 WIDGETS = ("eslab.widgets",)
 CHECKS = ("eslab.checks",)
-CLI = ("eslab.__main__",)
+CLI = ("eslab.__main__", "eslab.hub")
 UI = ("matplotlib", "ipywidgets", "IPython")
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {

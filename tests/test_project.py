@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -12,8 +15,13 @@ import yaml  # PyYAML: installed with jupyterlab (jupyter_server -> jupyter_even
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(
-    p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    p
+    for folder in ("notebooks", "tests/browser/fixtures")
+    for p in (ROOT / folder).rglob("*.ipynb")
+    if ".ipynb_checkpoints" not in p.parts
 )
+# What `make strip` runs (see the Makefile): nbstripout, keeping the cells' ids.
+NBSTRIPOUT = [str(Path(sys.executable).parent / "nbstripout"), "--keep-id"]
 # Conda packages that are not runtime dependencies of eslab itself.
 CONDA_TOOLING = {"python", "pip"}
 
@@ -51,3 +59,43 @@ def test_notebook_is_stripped(path: Path) -> None:
         assert cell.get("outputs") == [], where
         assert cell.get("execution_count") is None, where
     assert "widgets" not in nb.get("metadata", {}), f"{path.name}: widget state saved"
+
+
+def test_nbstripout_finds_nothing_to_strip() -> None:
+    """nbstripout's own check agrees: `make strip` would change no notebook."""
+    run = subprocess.run(
+        [*NBSTRIPOUT, "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, f"run `make strip`:\n{run.stdout}{run.stderr}"
+
+
+def test_nbstripout_strips_what_a_run_leaves_behind(tmp_path: Path) -> None:
+    """Outputs, counts, run metadata and widget state go; sources and cell ids stay."""
+    import nbformat
+    from nbformat.v4 import new_output
+
+    path = tmp_path / "run.ipynb"
+    shutil.copy(ROOT / "notebooks" / "00_welcome.ipynb", path)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    for cell in nb.cells:
+        cell.metadata.update(execution={"iopub.status.idle": "now"}, scrolled=True)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [new_output("stream", text="hi")], 7
+    nbformat.write(nb, path)
+    assert subprocess.run([*NBSTRIPOUT, "--verify", str(path)]).returncode != 0
+    subprocess.run([*NBSTRIPOUT, str(path)], check=True)
+    assert path.read_text(encoding="utf-8") == (ROOT / "notebooks" / "00_welcome.ipynb").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_pre_commit_hooks_run_the_projects_tools() -> None:
+    """Each local pre-commit hook runs a tool that `make venv` installs into .venv."""
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "nbstripout", "mypy"} <= set(hooks)
+    for hook in hooks.values():
+        tool = hook["entry"].split()[0]
+        assert tool.startswith(".venv/bin/"), hook["id"]
+        assert (Path(sys.executable).parent / Path(tool).name).exists(), f"{tool} not installed"

@@ -1,4 +1,4 @@
-"""Relays: polling publisher, log tailer with checkpoint, and the commit-order race."""
+"""Relays: polling publisher, position poller with checkpoint, and the commit-order race."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eslab.errors import BadInputError
 from eslab.events import StoredEvent
 from eslab.lessons.nb04_publishing_events import CommitOrderRace, reproduce_commit_order_race
 from eslab.messaging import Message, MessageBroker, message_from_event
-from eslab.publishing import NaiveTailer, PollingPublisher, TransactionLogTailer, actions_frame
+from eslab.publishing import NaivePositionPoller, PollingPublisher, PositionPoller, actions_frame
 from tests.conftest import StoreFactory
 
 MakeStore = Callable[..., EventStore]
@@ -56,7 +56,7 @@ class AuditPoller(AuditMessages, PollingPublisher):
     pass
 
 
-class AuditTailer(AuditMessages, TransactionLogTailer):
+class AuditPositionPoller(AuditMessages, PositionPoller):
     pass
 
 
@@ -69,7 +69,7 @@ def test_by_default_a_relay_sends_the_event_message(make_store: MakeStore) -> No
     assert [m.id for m in broker.messages("BankAccount")] == [e.event_id for e in store.read_all()]
 
 
-@pytest.mark.parametrize("relay_class", [AuditPoller, AuditTailer])
+@pytest.mark.parametrize("relay_class", [AuditPoller, AuditPositionPoller])
 def test_a_relay_subclass_shapes_its_messages_with_message_for(
     relay_class: type, make_store: MakeStore
 ) -> None:
@@ -152,27 +152,27 @@ def test_poller_catches_events_appended_while_it_runs(make_store: MakeStore) -> 
     assert poller.published_positions() == [1, 2]
 
 
-# -- log tailer -------------------------------------------------------------------
+# -- position poller -------------------------------------------------------------------
 
 
-def test_tailer_publishes_in_position_order_and_stores_its_checkpoint(
+def test_poller_publishes_in_position_order_and_stores_its_checkpoint(
     make_store: MakeStore,
 ) -> None:
     store, broker = make_store(5), MessageBroker()
-    tailer = TransactionLogTailer(store, broker, "cdc")
-    assert [int(m.headers["position"]) for m in tailer.poll()] == [1, 2, 3, 4, 5]
-    assert store.checkpoint("cdc") == 5 and tailer.poll() == []
+    position_poller = PositionPoller(store, broker, "cdc")
+    assert [int(m.headers["position"]) for m in position_poller.poll()] == [1, 2, 3, 4, 5]
+    assert store.checkpoint("cdc") == 5 and position_poller.poll() == []
 
 
 def test_checkpoint_resume_after_restart_loses_nothing_and_repeats_nothing(
     make_store: MakeStore,
 ) -> None:
     store, broker = make_store(4), MessageBroker()
-    TransactionLogTailer(store, broker, "cdc", batch_size=2).poll()  # publishes 1, 2
+    PositionPoller(store, broker, "cdc", batch_size=2).poll()  # publishes 1, 2
     assert store.checkpoint("cdc") == 2
-    for i in range(3):  # appended while the tailer was down
+    for i in range(3):  # appended while the position_poller was down
         store.append("BankAccount", f"new-{i}", [MoneyDeposited(1)], 0)
-    restarted = TransactionLogTailer(store, broker, "cdc", batch_size=2)
+    restarted = PositionPoller(store, broker, "cdc", batch_size=2)
     assert restarted.checkpoint == 2
     restarted.run()
     assert restarted.published_positions() == [3, 4, 5, 6, 7]
@@ -180,19 +180,19 @@ def test_checkpoint_resume_after_restart_loses_nothing_and_repeats_nothing(
     assert positions == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_tailer_crash_before_checkpoint_resends_after_restart(make_store: MakeStore) -> None:
+def test_poller_crash_before_checkpoint_resends_after_restart(make_store: MakeStore) -> None:
     store, broker = make_store(3), MessageBroker()
-    tailer = TransactionLogTailer(store, broker, "cdc")
-    tailer.crash_next_poll()
-    tailer.poll()
+    position_poller = PositionPoller(store, broker, "cdc")
+    position_poller.crash_next_poll()
+    position_poller.poll()
     assert store.checkpoint("cdc") == 0
-    again = tailer.restart()
+    again = position_poller.restart()
     again.run()
     positions = [int(m.headers["position"]) for m in broker.messages("BankAccount")]
     assert positions == [1, 2, 3, 1, 2, 3]  # at least once: duplicates, no loss
 
 
-def test_tailer_gives_up_a_gap_from_a_failed_insert_after_the_timeout(
+def test_poller_gives_up_a_gap_from_a_failed_insert_after_the_timeout(
     make_store: MakeStore,
 ) -> None:
     store, clock = make_store(1), FakeClock()
@@ -201,40 +201,40 @@ def test_tailer_gives_up_a_gap_from_a_failed_insert_after_the_timeout(
     store.append("BankAccount", "acc-5", [MoneyDeposited(1)], 0)
     hole = 2
     assert [e.position for e in store.read_all()] == [1, hole + 1]
-    tailer = TransactionLogTailer(store, MessageBroker(), "cdc", gap_timeout=30, clock=clock)
-    tailer.poll()
-    assert list(tailer.gaps) == [hole] and store.checkpoint("cdc") == hole - 1
+    position_poller = PositionPoller(store, MessageBroker(), "cdc", gap_timeout=30, clock=clock)
+    position_poller.poll()
+    assert list(position_poller.gaps) == [hole] and store.checkpoint("cdc") == hole - 1
     clock.now = 31
-    tailer.poll()
-    assert tailer.gaps == {} and store.checkpoint("cdc") == hole + 1
+    position_poller.poll()
+    assert position_poller.gaps == {} and store.checkpoint("cdc") == hole + 1
 
 
-def test_tailer_makes_progress_with_a_small_batch_behind_a_gap(make_store: MakeStore) -> None:
+def test_poller_makes_progress_with_a_small_batch_behind_a_gap(make_store: MakeStore) -> None:
     store = make_store(1)
     with pytest.raises(StreamExistsError):
         store.append("BankAccount", "acc-0", [MoneyDeposited(1)], 0)
     for i in range(6):
         store.append("BankAccount", f"b-{i}", [MoneyDeposited(1)], 0)
-    tailer = TransactionLogTailer(store, MessageBroker(), "cdc", batch_size=2)
-    tailer.run()
-    assert tailer.published_positions() == [1, 3, 4, 5, 6, 7, 8]
+    position_poller = PositionPoller(store, MessageBroker(), "cdc", batch_size=2)
+    position_poller.run()
+    assert position_poller.published_positions() == [1, 3, 4, 5, 6, 7, 8]
 
 
 # -- the race ---------------------------------------------------------------------
 
 
-def test_naive_tailer_skips_the_event_that_commits_late_in_the_real_race() -> None:
+def test_naive_poller_skips_the_event_that_commits_late_in_the_real_race() -> None:
     result = reproduce_commit_order_race()
     low, high = result.first_position, result.second_position
     assert low < high and result.committed == [low, high]
-    assert result.published["naive tailer"] == [high]
+    assert result.published["naive poller"] == [high]
     assert result.skipped == [low]
-    assert result.received["naive tailer"] == [high]
+    assert result.received["naive poller"] == [high]
 
 
-def test_eslab_tailer_and_poller_do_not_miss_the_late_event() -> None:
+def test_eslab_poller_and_poller_do_not_miss_the_late_event() -> None:
     result = reproduce_commit_order_race()
-    for relay in ("log tailer", "polling publisher"):
+    for relay in ("position poller", "polling publisher"):
         assert result.missed[relay] == []
         assert result.published[relay] == [result.second_position, result.first_position]
         assert sorted(result.received[relay]) == result.committed
@@ -249,17 +249,17 @@ def test_the_skip_is_forever_and_the_race_really_overlapped() -> None:
     assert list(table["status"]) == ["in flight (T1, not visible)", "committed"]
     assert [e.position for e in race.store.read_all()] == [race.t2.position]
     race.run()
-    naive = race.relays["naive tailer"]
+    naive = race.relays["naive poller"]
     for _ in range(3):
         naive.poll()
     assert race.result().skipped == [race.t1.position]
     race.close()
 
 
-def test_serialising_appends_fixes_the_naive_tailer() -> None:
+def test_serialising_appends_fixes_the_naive_poller() -> None:
     result = reproduce_commit_order_race(serialised=True)
     assert result.skipped == []
-    assert result.published["naive tailer"] == result.committed
+    assert result.published["naive poller"] == result.committed
 
 
 def test_the_race_needs_no_fresh_store() -> None:
@@ -280,11 +280,11 @@ def test_finished_race_refuses_another_step() -> None:
     assert len(actions_frame(race.actions)) == len(race.actions)
 
 
-def test_eslab_appends_from_threads_never_let_a_naive_tailer_skip(make_store: MakeStore) -> None:
+def test_eslab_appends_from_threads_never_let_a_naive_poller_skip(make_store: MakeStore) -> None:
     """The store's append lock makes position order = commit order (the 'serialise' fix)."""
     store = make_store()
-    naive = NaiveTailer(store, MessageBroker())
-    gap_aware = TransactionLogTailer(store, MessageBroker())
+    naive = NaivePositionPoller(store, MessageBroker())
+    gap_aware = PositionPoller(store, MessageBroker())
     stop = threading.Event()
 
     def writer(w: int) -> None:
@@ -316,6 +316,6 @@ def test_relays_refuse_wrong_arguments(make_store: MakeStore) -> None:
     with pytest.raises(BadInputError, match="broker"):
         PollingPublisher(store, object())  # type: ignore[arg-type]
     with pytest.raises(BadInputError, match="store"):
-        TransactionLogTailer("db", MessageBroker())  # type: ignore[arg-type]
+        PositionPoller("db", MessageBroker())  # type: ignore[arg-type]
     with pytest.raises(BadInputError, match="batch_size"):
         PollingPublisher(store, MessageBroker(), batch_size=0)

@@ -135,13 +135,13 @@ def test_a_failing_step_is_an_upcast_error_naming_the_step() -> None:
 
 
 def test_a_step_must_return_a_dict() -> None:
-    upcaster("ParcelWeighed", from_version=1)(lambda data: None)
+    upcaster("ParcelWeighed", from_version=1, replace=True)(lambda data: None)
     with pytest.raises(UpcastError, match="returned NoneType, not a dict"):
         upcasting.upcast("ParcelWeighed", 1, {"id": "p"})
 
 
 def test_upcast_never_changes_the_data_it_is_given() -> None:
-    @upcaster("ParcelWeighed", from_version=1)
+    @upcaster("ParcelWeighed", from_version=1, replace=True)
     def mutating(data: dict) -> dict:  # pops from its input: it gets a copy
         return {"parcel_id": data.pop("id"), "grams": data.pop("pounds") * 1.0}
 
@@ -166,6 +166,35 @@ def test_preserved_undoes_registrations() -> None:
         upcaster("Other", from_version=1)(lambda d: d)
     assert upcasting.is_enabled("ParcelWeighed", 1)
     assert upcasting.steps("Other") == []
+
+
+def test_another_function_for_a_registered_step_is_refused_until_replace_is_said() -> None:
+    def wrong_split(data: dict) -> dict:
+        return data
+
+    with upcasting.preserved():
+        with pytest.raises(
+            UpcastError,
+            match=r"already has an upcaster: pounds_to_grams.*"
+            r"replace=True",
+        ):
+            upcaster("ParcelWeighed", from_version=1)(wrong_split)
+        assert upcasting.steps("ParcelWeighed")[0].function.__name__ == "pounds_to_grams"
+        upcaster("ParcelWeighed", from_version=1, replace=True)(wrong_split)
+        assert upcasting.steps("ParcelWeighed")[0].function is wrong_split
+
+
+def test_running_the_same_definition_again_replaces_the_step() -> None:
+    """A notebook cell re-run defines a new function object with the same name."""
+    with upcasting.preserved():
+        upcasting.unregister("ParcelWeighed", 1)
+        for factor in (1, 2):
+
+            def same_name(data: dict, factor: int = factor) -> dict:
+                return {"parcel_id": data["id"], "grams": data["pounds"] * factor}
+
+            upcaster("ParcelWeighed", from_version=1)(same_name)
+        assert upcasting.steps("ParcelWeighed")[0].function is same_name
 
 
 def test_from_version_must_be_positive() -> None:

@@ -14,12 +14,12 @@ def test_stepping_shows_the_in_flight_row_then_the_skip() -> None:
     assert "in flight (T1, not visible)" in lab.events_view.value
     for _ in range(4):  # T2 begins, inserts, commits; relays poll
         lab.step_button.click()
-    assert "naive tailer: READ" in lab.actions_view.value
-    assert "waiting for 1" in lab.relays_view.value  # the log tailer remembers the gap
+    assert "naive poller: READ" in lab.actions_view.value
+    assert "waiting for 1" in lab.relays_view.value  # the position poller remembers the gap
     lab.step_button.click()  # T1 commits
     lab.step_button.click()  # relays poll again
     assert "skipped position 1 forever" in lab.summary.value
-    assert lab.missed() == {"naive tailer": [1], "log tailer": [], "polling publisher": []}
+    assert lab.missed() == {"naive poller": [1], "position poller": [], "polling publisher": []}
     lab.step_button.click()
     assert "The race is over" in lab.summary.value
 
@@ -29,7 +29,7 @@ def test_serialised_appends_let_nobody_miss_anything() -> None:
     lab.mode.value = SERIALISED
     lab.run_button.click()
     assert "No relay missed anything" in lab.summary.value
-    assert lab.missed() == {"naive tailer": [], "log tailer": [], "polling publisher": []}
+    assert lab.missed() == {"naive poller": [], "position poller": [], "polling publisher": []}
     assert "T2: WAIT" in lab.actions_view.value or "waits" in lab.steps_view.value
 
 

@@ -8,6 +8,8 @@ notebook and is truthy only when the answer is right.
 from __future__ import annotations
 
 import functools
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +44,12 @@ def passed(message: str = "Correct.") -> CheckResult:
 
 
 def hint(message: str) -> CheckResult:
-    """A failing verdict with a hint (about the concept, never the answer)."""
-    return CheckResult(False, message)
+    """A failing verdict with a hint (about the concept, never the answer).
+
+    An error text quoted inside a sentence often brings its own full stop; the doubled
+    ".." that would leave is written as one.
+    """
+    return CheckResult(False, re.sub(r"(?<!\.)\.\.(?=\s|$)", ".", message))
 
 
 def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
@@ -56,11 +62,16 @@ def never_raise(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]
     @functools.wraps(check)
     def run(*args: Any, **kwargs: Any) -> CheckResult:
         try:
-            return check(*args, **kwargs)
+            result = check(*args, **kwargs)
         except Exception as exc:
             return hint(
                 f"Checking your answer raised {type(exc).__name__}: {exc}. Run the cells "
                 "above again from the top, then retry."
             )
+        if result and os.environ.get("ESLAB_STORE"):  # a workshop: tell the instructor
+            from eslab.checks import class_record
+
+            class_record.exercise_passed(check.__module__.rsplit(".", 1)[-1], check.__name__)
+        return result
 
     return run

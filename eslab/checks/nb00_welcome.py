@@ -6,9 +6,12 @@ from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
 
+STREAM = ("BankAccount", "my-first")
+"""The stream exercise 1 asks for: entity type and entity id."""
+
 
 def exercise_1(store: Any) -> CheckResult:
-    """A store holding exactly one BankAccount stream with one AccountOpened event."""
+    """A store holding exactly one event: AccountOpened in the stream BankAccount my-first."""
     from eslab.store import EventStore
 
     if not isinstance(store, EventStore):
@@ -21,4 +24,10 @@ def exercise_1(store: Any) -> CheckResult:
         )
     if events[0].event_type != "AccountOpened" or events[0].entity_type != "BankAccount":
         return hint("Append an AccountOpened event to a 'BankAccount' stream.")
+    if (events[0].entity_type, events[0].entity_id) != STREAM:
+        return hint(
+            f"Your event went to the stream {events[0].entity_id!r}. A stream is named by "
+            "its entity type *and* its id — one stream per aggregate — so an event with "
+            "another id belongs to another account. Use the id the exercise asks for."
+        )
     return passed("Your first event is stored: the store is a log of what happened.")

@@ -37,7 +37,12 @@ def exercise_1(table: Any, answer: Any) -> CheckResult:
         return hint(
             "Bob's save must say which version he read (the seed's `WHERE version = <original>`)."
         )
-    if isinstance(answer, bool) or answer != bobs[-1].rows:
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return hint(
+            f"`answer` should be an int — a count of rows, as the database reports it — "
+            f"not {type(answer).__name__}."
+        )
+    if answer != bobs[-1].rows:
         return hint(
             "`answer` should be the number of rows Bob's UPDATE changed, as the "
             "database reported it."
@@ -49,12 +54,24 @@ def exercise_1(table: Any, answer: Any) -> CheckResult:
 
 
 def _interfering_store(conflicts: int) -> Any:
-    """An EventStore whose first ``conflicts`` updates are beaten by another writer."""
+    """An EventStore whose first ``conflicts`` updates are beaten by another writer.
+
+    It also notes what the learner's code does after each conflict: whether it loaded the
+    stream again before the next append, and whether the library's repository (rather
+    than a hand-written loop) made the append.
+    """
     from eslab.domain.bank import MoneyDeposited
     from eslab.store import EventStore
 
     class InterferingStore(EventStore):
         conflicts_left = conflicts
+        loaded_since_conflict = True
+        retried_without_reload = False
+        appended_by_repository = False
+
+        def load_events(self, *args: Any, **kwargs: Any) -> Any:
+            self.loaded_since_conflict = True
+            return super().load_events(*args, **kwargs)
 
         def append(
             self,
@@ -64,8 +81,13 @@ def _interfering_store(conflicts: int) -> Any:
             expected_version: int,
             **kwargs: Any,
         ) -> int:
+            if _called_by_repository_update():
+                self.appended_by_repository = True
+            if not self.loaded_since_conflict:
+                self.retried_without_reload = True
             if self.conflicts_left > 0 and expected_version > 0:
                 self.conflicts_left -= 1
+                self.loaded_since_conflict = False
                 head = self.head(entity_type, entity_id)
                 # two events, so a retry that guesses "version + 1" still misses
                 super().append(
@@ -74,6 +96,22 @@ def _interfering_store(conflicts: int) -> Any:
             return super().append(entity_type, entity_id, events, expected_version, **kwargs)
 
     return InterferingStore()
+
+
+def _called_by_repository_update() -> bool:
+    """Is a retrying ``AggregateRepository.update_with_result`` on the call stack?"""
+    import sys
+
+    from eslab.aggregate import AggregateRepository
+
+    target = AggregateRepository.update_with_result.__code__
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        retries: Any = getattr(frame.f_locals.get("self"), "retries", 0)
+        if frame.f_code is target and retries:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def exercise_2(deposit_with_retry: Any) -> CheckResult:
@@ -96,6 +134,18 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
             )
         except Exception as exc:  # the learner's code: report, don't raise
             return hint(f"Your function raised {type(exc).__name__}: {exc}")
+        if store.appended_by_repository:
+            return hint(
+                "The library's repository did the retrying for you (fine in real code). "
+                "Here, write the loop yourself: find, process, append with the version "
+                "you read, and on ConcurrencyError go round again."
+            )
+        if store.retried_without_reload:
+            return hint(
+                "After the conflict your code appended again without loading the account "
+                "first. A retry must reload (the other writer's events, a new version) and "
+                "decide again with process(): the old decision was made on a stale state."
+            )
         balance = AggregateRepository(store, BankAccount).find("eve").balance
         if balance == 10 + 100 * conflicts:
             return hint(
@@ -107,6 +157,10 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
                 "The final balance is wrong: every retry must start from a fresh load, "
                 "so the other writer's deposit is kept and yours is added once."
             )
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            return hint(
+                f"Return the number of retries as an int (a count, not {type(retries).__name__})."
+            )
         if retries != conflicts:
             return hint(
                 f"With {conflicts} conflict(s) your function should report {conflicts} "
@@ -114,5 +168,5 @@ def exercise_2(deposit_with_retry: Any) -> CheckResult:
             )
     return passed(
         "Reload, process, append with the version read; retry on conflict. That is "
-        "what Eventuate's repository does (10 times by default)."
+        "what Eventuate's repository does (at most 10 attempts: the first and 9 retries)."
     )

@@ -100,3 +100,31 @@ def _check_through_the_strategy(upcaster: Any) -> CheckResult:
     if strategy.last.outcome != "upcast" or (account.holder, account.balance) != ("Bo", 700):
         return hint("The strategy should upcast the v2 snapshot and use it.")
     return passed("The v2 snapshot is upcast to v3 and used — no full replay needed.")
+
+
+def exercise_3(
+    snapshot_every: Any, ms_per_event: float, budget_ms: float, candidates: tuple[int, ...]
+) -> CheckResult:
+    """The largest candidate interval whose worst-case replay fits the time budget."""
+    if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, numbers.Integral):
+        return hint(
+            "`snapshot_every` should be an int: a number of events between snapshots, "
+            f"not {type(snapshot_every).__name__}."
+        )
+    if snapshot_every not in candidates:
+        return hint(f"Choose one of the candidates {candidates}.")
+    fitting = [n for n in candidates if n * ms_per_event <= budget_ms]
+    if int(snapshot_every) * ms_per_event > budget_ms:
+        return hint(
+            "Too far apart: right before the next snapshot, find() replays about a whole "
+            "interval of events, and interval × (time per event) is over the budget."
+        )
+    if snapshot_every != max(fitting):
+        return hint(
+            "That fits, but a larger interval fits too. Each snapshot is one more write and "
+            "one more row: take the largest interval that keeps find() within the budget."
+        )
+    return passed(
+        "Measured cost × interval ≤ budget, and no more snapshots than that needs: an "
+        "interval chosen from numbers, not by habit."
+    )

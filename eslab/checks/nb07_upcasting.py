@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import numbers
 from typing import Any
 
 from eslab.checks import CheckResult, hint, passed
@@ -45,6 +44,12 @@ def exercise_1(upcaster: Any) -> CheckResult:
             "The function is right; now register it so loads use it: decorate it with "
             '@upcaster("CourierHired", from_version=1).'
         )
+    if getattr(step.function, "__name__", None) != getattr(upcaster, "__name__", None):
+        return hint(
+            f"Another function, {step.function.__name__}, is registered for CourierHired "
+            "v1 → v2, so loads still use it. Register yours in its place with "
+            '@upcaster("CourierHired", from_version=1, replace=True).'
+        )
     try:
         event = events.deserialize(
             "CourierHired", 1, json.dumps({"courier_id": "c-1", "name": "Ada Lovelace"})
@@ -58,24 +63,51 @@ def exercise_1(upcaster: Any) -> CheckResult:
     return passed("Stored v1 events now load as v2: the rows stay as they are.")
 
 
-def exercise_2(answer: Any) -> CheckResult:
-    """How many OrderCreated events are still stored at schema v1 after loading them all?"""
-    from eslab import datasets
+SCHEMA_CHANGES: dict[str, str] = {
+    "OrderCreated gets a new optional field tip_cents (0 when missing)": "compatible",
+    "a new event type OrderDelayed, emitted when the kitchen runs late": "compatible",
+    "a new aggregate type Courier in the Delivery service": "compatible",
+    "OrderAuthorized is renamed OrderApproved": "breaking",
+    "OrderCreated's field notes is removed (the Order aggregate never read it)": "breaking",
+    "OrderCreated's total changes from integer cents to a float of euros": "breaking",
+    "OrderCreated's field restaurantId is renamed restaurant_id": "breaking",
+    "the Ticket aggregate type is removed (Kitchen keeps no tickets any more)": "breaking",
+}
+"""Exercise 2: FTGO schema changes and the book's verdict (§6.1.7, the table of changes)."""
 
-    rows = [r for name in datasets.DATA_FILES for r in datasets.read_rows(name)]
-    v1 = sum(1 for r in rows if r["event_type"] == "OrderCreated" and r["schema_version"] == 1)
-    if answer is None:
-        return hint("Set `answer` to a number of events: ask the store with SQL.")
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
-        return hint(f"`answer` should be an int, not {type(answer).__name__}.")
-    if answer == 0:
+KINDS = ("compatible", "breaking")
+
+
+def exercise_2(answer: Any) -> CheckResult:
+    """Classify each change of :data:`SCHEMA_CHANGES` as ``"compatible"`` or ``"breaking"``."""
+    if answer is None or answer is ... or not isinstance(answer, dict):
         return hint(
-            "Loading an order upcasts its events in memory. Does it write anything "
-            "back to the events table?"
+            "Answer with a dict {change: 'compatible' or 'breaking'} with one entry for every "
+            "change in check.SCHEMA_CHANGES (copy the keys: `{c: ... for c in "
+            "check.SCHEMA_CHANGES}`)."
         )
-    if answer != v1:
+    missing = [c for c in SCHEMA_CHANGES if c not in answer]
+    if missing:
+        return hint(f"Classify every change; missing: {missing[0]!r}.")
+    odd = {c: v for c, v in answer.items() if c in SCHEMA_CHANGES and v not in KINDS}
+    if odd:
+        change, value = next(iter(odd.items()))
         return hint(
-            "Count the OrderCreated rows whose schema_version is 1 in the events "
-            "table (GROUP BY event_type, schema_version)."
+            f"For {change!r} you gave {value!r}: write the word 'compatible' or 'breaking' "
+            "(not True/False or a number)."
         )
-    return passed("Still all there at v1: upcasting never rewrites the stored events.")
+    if set(answer.values()) == {"compatible"} or set(answer.values()) == {"breaking"}:
+        return hint("Not every change is of one kind: ask for each one separately.")
+    wrong = [c for c, kind in SCHEMA_CHANGES.items() if answer[c] != kind]
+    if wrong:
+        return hint(
+            f"{len(wrong)} of {len(SCHEMA_CHANGES)} are not right yet. For each change ask: "
+            "can an event stored BEFORE the change still be read by code written AFTER it "
+            "(and can a consumer that was not updated still read new events)? An addition "
+            "leaves old events readable; a removal, rename or change of type does not. "
+            f"Look again at: {wrong[0]!r}."
+        )
+    return passed(
+        "Right. Additions are backward compatible; removing, renaming or changing the type of "
+        "an aggregate, event or field is breaking — it needs an upcaster (or a new event type)."
+    )

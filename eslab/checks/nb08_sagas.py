@@ -126,3 +126,187 @@ def exercise_3(orchestrator: Any, saga_id: str) -> CheckResult:
         f"Right: the new orchestrator replayed {len(events)} events of the saga's stream "
         "and carried on — its memory was only a cache."
     )
+
+
+# -- exercise 4: an event-sourced participant, the book's way -----------------------------
+
+
+def _authorization_schedule() -> list[Any]:
+    """Authorize o-1, fail o-2 (over the limit), o-1 again, reverse o-1, o-2 again (late —
+    it would fit now), the reversal again."""
+    from eslab.lessons.nb08_sagas import accounting_message
+
+    a1 = accounting_message("cmd-a1", "authorize", "o-1", 1500)
+    a2 = accounting_message("cmd-a2", "authorize", "o-2", 1000)
+    r1 = accounting_message("cmd-r1", "reverse", "o-1")
+    return [a1, a2, a1, r1, a2, r1]
+
+
+def _run_participant(handle: Any) -> Any:
+    from eslab.aggregate import AggregateRepository
+    from eslab.domain.accounting import Account, CreateAccount
+    from eslab.domain.order import Money
+    from eslab.errors import CommandRejectedError, DuplicateMessageError
+    from eslab.store import EventStore
+
+    repo = AggregateRepository(EventStore(), Account)
+    repo.save(CreateAccount("consumer-1", Money(2000)), entity_id="account-1")
+    for message in _authorization_schedule():
+        try:
+            handle(repo, message)
+        except (CommandRejectedError, DuplicateMessageError):
+            pass  # reaches the broker as an error reply or a skip
+    return repo
+
+
+@never_raise
+def exercise_4(handle: Any) -> CheckResult:
+    """``handle(repo, message)``: the Accounting participant, idempotent the book's way —
+    the command message's id recorded in the events it emits (``triggering_event``)."""
+    if not callable(handle):
+        return hint("Define a function `handle(repo, message)` for one accounting command.")
+    try:
+        runs = [_run_participant(handle), _run_participant(handle)]
+    except Exception as exc:  # the learner's code
+        return hint(
+            f"Your handler raised {type(exc).__name__}: {exc}. Route the message with "
+            "accounting_route(message) and update the account it names."
+        )
+    for instance, repo in enumerate(runs, start=1):
+        where = "" if instance == 1 else "In a second service instance with its own database: "
+        stored = repo.store.load("Account", "account-1")
+        account = repo.find("account-1")
+        if len(repo.store.sql("SELECT * FROM processed_messages")):
+            return hint(
+                "That is the RDBMS alternative (processed_messages). An event-sourced "
+                "participant can do without a second table: put the message id in the events "
+                "it emits — EventMetadata(triggering_message_id=message.id) — and look for it "
+                "in the account's stream before processing."
+            )
+        if "o-2" in account.authorizations:
+            return hint(
+                where + "The late redelivery of the refused authorization (o-2) went through "
+                "once o-1 was reversed. Its first delivery wrote an AccountAuthorizationFailed "
+                "event: if that event carries the message id, the redelivery finds it."
+            )
+        if "o-2" not in account.failed_authorizations or len(stored) != 4:
+            return hint(
+                where + "The account should hold exactly: created, o-1 authorized, o-2 failed, "
+                "o-1 reversed — each command once. Is every first delivery processed, and "
+                "every redelivery skipped?"
+            )
+        if any(s.triggering_event is None for s in stored[1:]):
+            return hint(
+                where + "Every event a command caused must carry that command's message id "
+                "(the triggering_event column): pass it as metadata when you update."
+            )
+    return passed(
+        "Right: the message id travels in the events the account emits (Eventuate's "
+        "triggering event); a redelivery finds it in the stream and is skipped — no second "
+        "table, one atomic append."
+    )
+
+
+# -- exercise 5: a new saga step and its compensation -------------------------------------
+
+
+@never_raise
+def exercise_5(definition: Any) -> CheckResult:
+    """The CreateOrderSaga with a loyalty step (ReservePoints, compensated by ReleasePoints)."""
+    from eslab.domain.order import Money
+    from eslab.ftgo import CreateOrderSaga, CreateOrderSagaState
+    from eslab.lessons.nb08_sagas import LOYALTY_SERVICE, ReleasePoints, ReservePoints
+    from eslab.sagas import SagaDefinition
+
+    if not isinstance(definition, SagaDefinition):
+        return hint(
+            "Hand in a SagaDefinition: step().with_compensation(...).step()....build() — the "
+            "book's steps with yours added."
+        )
+    book = CreateOrderSaga.definition
+    data = CreateOrderSagaState("order-9", "consumer-9", "r", [], Money(0), ticket_id="t-9")
+    loyalty = [s for s in definition.steps if s.participant == LOYALTY_SERVICE]
+    if len(loyalty) != 1:
+        return hint(f"Add exactly one step that invokes {LOYALTY_SERVICE!r}.")
+    mine = loyalty[0]
+    if mine.command is None:
+        return hint(f"Give the {LOYALTY_SERVICE!r} step a command: .invoke_participant(...).")
+    try:
+        command = mine.command(data)
+        undo = mine.compensation(data) if mine.compensation else None
+    except Exception as exc:
+        return hint(
+            f"Your command factory raised {type(exc).__name__}: {exc}. It gets the saga data "
+            "(CreateOrderSagaState): build the command from data.consumer_id and data.order_id."
+        )
+    if not isinstance(command, ReservePoints) or command != ReservePoints("consumer-9", "order-9"):
+        return hint(
+            "The loyalty step's command should be ReservePoints for this saga's consumer and "
+            "order (from the saga data, not fixed strings)."
+        )
+    if undo is None:
+        return hint(
+            "Reserved points must be given back if a later step fails: add "
+            ".with_compensation(LOYALTY_SERVICE, ...) to your step."
+        )
+    if undo != ReleasePoints("order-9") or mine.compensation_participant != LOYALTY_SERVICE:
+        return hint(
+            "The compensation undoes the step: ReleasePoints for this order, sent to the "
+            "loyalty service."
+        )
+    others = [s for s in definition.steps if s is not mine]
+    if [(s.participant, s.compensation_participant) for s in others] != [
+        (s.participant, s.compensation_participant) for s in book.steps
+    ]:
+        return hint("Keep the book's six steps as they are, in their order; only add yours.")
+    authorize = next(s for s in definition.steps if s.participant == "AccountingService")
+    if mine.number > authorize.number:
+        return hint(
+            "After the pivot (the card authorization) steps are retriable and are never "
+            "compensated: a compensatable step like this one belongs before the pivot."
+        )
+    if definition.pivot != authorize.number:
+        return hint("The card authorization must stay the pivot of the saga.")
+    undone = [
+        type(s.compensation(data)).__name__
+        for s in definition.compensations_after_failure(authorize.number)
+        if s.compensation is not None
+    ]
+    return passed(
+        f"Right: step {mine.number} is compensatable; if the card fails the orchestrator now "
+        f"sends {' → '.join(undone)} — backwards from the failed step."
+    )
+
+
+# -- exercise 6: choreography ----------------------------------------------------------------
+
+
+@never_raise
+def exercise_6(answer: Any, system: Any) -> CheckResult:
+    """In the choreography ``system``: which services react to ``AccountAuthorizationFailed``?"""
+    if system is None or getattr(system, "mode", None) != "choreography":
+        return hint("Pass the choreography system (dance) as the second argument.")
+    if not isinstance(answer, set | frozenset | list | tuple) or not all(
+        isinstance(a, str) for a in answer
+    ):
+        return hint("Answer with a set of service names (str), e.g. {'OrderService', ...}.")
+    truth = {
+        s.service
+        for s in system.services
+        if any(t.__name__ == "AccountAuthorizationFailed" for t in s.event_handlers())
+    }
+    given = set(answer)
+    if given == truth:
+        return passed(
+            f"Right: {' and '.join(sorted(truth))} subscribe to it. Accounting publishes "
+            "this failure event only so that others can undo their work: in choreography "
+            "an event often has a second purpose (§6.3.1)."
+        )
+    if "AccountingService" in given:
+        return hint(
+            "Accounting publishes the event; who *subscribes* to it? Look at each service's "
+            "event_handlers() (dance.services) or at the swimlane."
+        )
+    if given - truth:
+        return hint("Some of these services have no handler for that event.")
+    return hint("A service is missing: who must undo or decide something when the card is refused?")

@@ -19,6 +19,17 @@ _LEDGER_MAP = {
 }
 
 
+MAPPING_KEYS = {
+    "stream_id": "entity_id",
+    "stream_type": "entity_type",
+    "version": "entity_version",
+    "event_type": "event_type",
+    "timestamp": "created_at",
+    "payload": "event_data",
+}
+"""Exercise 1: each key of the mapping → the frame column it fills (hints name the key)."""
+
+
 def ledger_table() -> pd.DataFrame:
     """A log from "some other system": bank events under column names of its own."""
     rows = [
@@ -61,44 +72,75 @@ def exercise_1(answer: Any) -> CheckResult:
     except Exception as exc:  # a check never raises
         return hint(f"events_frame() failed: {type(exc).__name__}: {exc}")
     want = events_frame(ledger_table(), _LEDGER_MAP)
-    for column in (
-        "entity_id",
-        "entity_type",
-        "entity_version",
-        "event_type",
-        "created_at",
-        "event_data",
-    ):
+    for key, column in MAPPING_KEYS.items():
         if not got[column].astype(str).equals(want[column].astype(str)):
             return hint(
-                f"The frame's {column} column does not hold what it should. Which "
-                "ledger column means that? (Look at ledger_table().head().)"
+                f"{key!r} does not point at the right ledger column (the frame's {column} "
+                "came out wrong). Which of the ledger's columns means that? (Look at "
+                "ledger_table().head().)"
             )
     return passed("The ledger reads as an event log: every column found its meaning.")
 
 
-def exercise_2(answer: Any) -> CheckResult:
-    """Grace's balance right after the event at position 8 of the eventsourcing sample."""
+def _eventuate_sample() -> pd.DataFrame:
+    from eslab.importers import read_eventuate_events, sample_path
+
+    return read_eventuate_events(sample_path("eventuate_events.csv"))
+
+
+def _renumbered(frame: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """The same log with every Order and Ticket id moved by ``offset`` (another day's log)."""
+    other = frame.copy()
+    moved = other["entity_type"].isin(["Order", "Ticket"])
+    other.loc[moved, "entity_id"] = [str(int(i) + offset) for i in other.loc[moved, "entity_id"]]
+    other["stream"] = other["entity_type"] + " " + other["entity_id"]
+    return other
+
+
+def _rejected(frame: pd.DataFrame) -> set[str]:
+    rows = frame[(frame["entity_type"] == "Order") & (frame["event_type"] == "OrderRejectedEvent")]
+    return {str(i) for i in rows["entity_id"]}
+
+
+def exercise_2(find: Any) -> CheckResult:
+    """``find(frame) -> set of order ids`` whose CreateOrderSaga was compensated, read off an
+    Eventuate log. The check runs it on the sample and on a renumbered copy."""
+    if not callable(find):
+        return hint("Define a function that takes an events frame and returns a set of order ids.")
     try:
-        expected = _grace_balance()
+        sample = _eventuate_sample()
     except Exception as exc:
         return hint(f"The sample could not be read here ({exc}); check data/samples/.")
-    if answer is None:
+    for where, frame in (("", sample), ("On another log (other order ids): ", None)):
+        frame = frame if frame is not None else _renumbered(sample, 500)
+        try:
+            got = find(frame.copy())
+        except Exception as exc:  # the learner's code
+            return hint(f"Your function raised {type(exc).__name__}: {exc}.")
+        if not isinstance(got, set | frozenset | list | tuple) or isinstance(got, str):
+            return hint("Return a set of order ids (the entity_id of each Order stream).")
+        got = {str(g).removeprefix("Order ") for g in got}
+        truth = _rejected(frame)
+        if got == truth:
+            continue
+        cancelled = {
+            str(i) for i in frame.loc[frame["event_type"] == "OrderCancelledEvent", "entity_id"]
+        }
+        if got & cancelled:
+            return hint(
+                where + "An order its consumer cancelled after approval is not a compensation: "
+                "its saga succeeded. A compensated saga ends with the order *rejected* after "
+                "a participant (the card) refused."
+            )
         return hint(
-            "Replay grace's stream up to the event at position 8: state_after(frame, "
-            "position, BankAccount) — the time machine."
+            where + "Not those orders. Read the log saga by saga: which orders ended rejected "
+            "after their ticket had been created (and then cancelled)? Compute it from the "
+            "frame — the check runs your function on a second log."
         )
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return hint(
-            f"The balance is a whole number of euros, got {type(answer).__name__}: "
-            "take .balance of the replayed account."
-        )
-    if answer != expected:
-        return hint(
-            "Not that balance. Replay only the events of grace's account, and only up "
-            "to position 8 — later events are not part of that moment."
-        )
-    return passed(f"Right after position 8 grace had {expected} € — the history is all there.")
+    return passed(
+        "Right, on both logs: compensation is visible in any event store — TicketCancelled and "
+        "OrderRejected after the card was refused."
+    )
 
 
 def exercise_3(answer: Any) -> CheckResult:
@@ -127,15 +169,6 @@ def exercise_3(answer: Any) -> CheckResult:
         "That id is not one of Order 103's events: filter the frame on the stream "
         "'Order 103' first."
     )
-
-
-def _grace_balance() -> int:
-    from eslab.domain.bank import BankAccount
-    from eslab.importers import read_eventsourcing_sqlite, sample_path
-    from eslab.widgets.explorer import state_after
-
-    frame = read_eventsourcing_sqlite(sample_path("eventsourcing_stored_events.sqlite"))
-    return state_after(frame, 8, BankAccount).balance
 
 
 def _order_event_ids(order_id: str) -> list[str]:

@@ -12,7 +12,8 @@ update can be seen.
 An event store does the same with the stream version: eslab's ``UNIQUE (entity_type,
 entity_id, entity_version)`` key refuses a second "version 3", and the repository turns
 that into :class:`~eslab.errors.ConcurrencyError`. ``AggregateRepository(retries=N)``
-reloads and tries again up to N times (Eventuate's repository retries 10 times).
+reloads and tries again up to N times (Eventuate's repository makes at most 10 attempts:
+the first and 9 retries).
 
 :func:`run_concurrent_writers` runs N real threads (each with its own DuckDB cursor) ×
 M deposits against a few shared accounts, and reports conflicts, retries, rejected
@@ -39,8 +40,11 @@ from eslab.domain.bank import BankAccount, Deposit, OpenAccount
 from eslab.errors import BadInputError, ConcurrencyError, EntityNotFoundError
 from eslab.store import EventStore
 
-EVENTUATE_DEFAULT_RETRIES = 10
-"""How many times Eventuate's AggregateRepository retries an update after a conflict."""
+EVENTUATE_MAX_ATTEMPTS = 10
+"""How many attempts Eventuate's AggregateRepository makes at most (the first + 9 retries)."""
+
+EVENTUATE_DEFAULT_RETRIES = EVENTUATE_MAX_ATTEMPTS - 1
+"""The same budget as eslab's ``retries=``: the retries after the first attempt (9)."""
 
 EVENT_STORE, CRUD_BLIND, CRUD_VERSIONED = "event store", "CRUD blind", "CRUD version check"
 MODES = (EVENT_STORE, CRUD_BLIND, CRUD_VERSIONED)

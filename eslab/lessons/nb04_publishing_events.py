@@ -1,10 +1,10 @@
-"""Notebook 04's experiment: the commit-order race that makes a naive log tailer skip.
+"""Notebook 04's experiment: the commit-order race that makes a naive position poller skip.
 
 Positions are handed out at INSERT, not at COMMIT (seed: 폴링 "후행 트랜잭션이
 커밋된다"). :class:`CommitOrderRace` runs two real DuckDB transactions on two cursors of
 one database so that the lower position commits *after* the higher one; the
-:class:`~eslab.publishing.NaiveTailer` ("position > last seen") then skips an event
-forever, while the gap-aware :class:`~eslab.publishing.TransactionLogTailer` and the
+:class:`~eslab.publishing.NaivePositionPoller` ("position > last seen") then skips an event
+forever, while the gap-aware :class:`~eslab.publishing.PositionPoller` and the
 :class:`~eslab.publishing.PollingPublisher` do not. With ``serialised=True`` the steps
 follow the order eslab's append lock forces, and nothing is skipped.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+from matplotlib.figure import Figure
 
 from eslab import events as events_module
 from eslab.clock import FixedClock, SeededIds
@@ -24,11 +25,11 @@ from eslab.errors import BadInputError
 from eslab.events import Event
 from eslab.messaging import Message, MessageBroker
 from eslab.publishing import (
-    NaiveTailer,
+    NaivePositionPoller,
     PollingPublisher,
+    PositionPoller,
     Relay,
     RelayAction,
-    TransactionLogTailer,
 )
 from eslab.store import EventStore
 
@@ -67,8 +68,8 @@ class RaceResult:
 
     @property
     def skipped(self) -> list[int]:
-        """Positions the naive tailer skipped (empty when appends are serialised)."""
-        return self.missed.get("naive tailer", [])
+        """Positions the naive poller skipped (empty when appends are serialised)."""
+        return self.missed.get("naive poller", [])
 
 
 def sample_order(n: int) -> OrderCreated:
@@ -91,12 +92,12 @@ class CommitOrderRace:
         T1 BEGIN; T1 INSERT (takes position p); T2 BEGIN; T2 INSERT (p+1); T2 COMMIT;
         relays poll (see p+1 only); T1 COMMIT; relays poll
 
-    The relays are a :class:`NaiveTailer`, a gap-aware :class:`TransactionLogTailer`
+    The relays are a :class:`NaivePositionPoller`, a gap-aware :class:`PositionPoller`
     and a :class:`PollingPublisher`, each with its own broker. With ``serialised=True``
     the steps follow the order eslab's append lock forces: T2 waits until T1 commits.
     """
 
-    RELAYS = ("naive tailer", "log tailer", "polling publisher")
+    RELAYS = ("naive poller", "position poller", "polling publisher")
 
     def __init__(
         self,
@@ -112,8 +113,8 @@ class CommitOrderRace:
         self.t1 = Transaction("T1", "Order", "order-1", first, base.cursor())
         self.t2 = Transaction("T2", "Order", "order-2", second, base.cursor())
         self.relays: dict[str, Relay] = {
-            "naive tailer": NaiveTailer(self.store, MessageBroker(), "naive tailer"),
-            "log tailer": TransactionLogTailer(self.store, MessageBroker(), "log tailer"),
+            "naive poller": NaivePositionPoller(self.store, MessageBroker(), "naive poller"),
+            "position poller": PositionPoller(self.store, MessageBroker(), "position poller"),
             "polling publisher": PollingPublisher(
                 self.store, MessageBroker(), name="polling publisher"
             ),
@@ -229,10 +230,7 @@ class CommitOrderRace:
             ("T2: waits for the append lock", lambda: self._wait(t2)),
             ("relays poll (nothing committed yet)", self._poll_all),
             ("T1: COMMIT (releases the lock)", lambda: self._commit(t1)),
-            (
-                "T2: BEGIN + INSERT (takes the next position)",
-                lambda: (self._begin(t2), self._insert(t2)),
-            ),
+            ("T2: BEGIN + INSERT (takes the next position)", lambda: self._begin_insert(t2)),
             ("T2: COMMIT", lambda: self._commit(t2)),
             ("relays poll again", self._poll_all),
         ]
@@ -245,6 +243,10 @@ class CommitOrderRace:
         t.cursor.execute("BEGIN TRANSACTION")
         t.state = "begun"
         self._note(t, "BEGIN", "transaction started", "BEGIN TRANSACTION")
+
+    def _begin_insert(self, t: Transaction) -> None:
+        self._begin(t)
+        self._insert(t)
 
     def _wait(self, t: Transaction) -> None:
         t.state = "waiting"
@@ -267,7 +269,7 @@ class CommitOrderRace:
                 "schema_version": t.event.schema_version,
                 "now": self.store.clock(),
             },
-        ).fetchone()
+        ).fetchall()[0]
         t.position, t.state = int(row[0]), "inserted"
         self._note(
             t,
@@ -302,3 +304,89 @@ def reproduce_commit_order_race(
         return race.run()
     finally:
         race.close()
+
+
+# -- seed 1.4: "성능/확장성 우수" — polling vs tailing, measured -----------------------------
+
+POLLING, TAILING = "polling publisher", "position relay (tailer)"
+
+
+def _drain_by_polling(store: EventStore, batch_size: int) -> int:
+    """The polling publisher's database work: SELECT unpublished, UPDATE published."""
+    sent = 0
+    while batch := store.unpublished(limit=batch_size):
+        store.mark_published([e.position for e in batch])
+        sent += len(batch)
+    return sent
+
+
+def _drain_by_tailing(store: EventStore, batch_size: int) -> int:
+    """The tailer's database work: read after the checkpoint, save the checkpoint."""
+    sent = checkpoint = 0
+    while batch := store.read_all(after_position=checkpoint, limit=batch_size):
+        checkpoint = batch[-1].position
+        store.save_checkpoint("relay-bench", checkpoint)
+        sent += len(batch)
+    return sent
+
+
+def measure_relays(
+    sizes: tuple[int, ...] = (5_000, 20_000), batch_size: int = 1_000, repeats: int = 2
+) -> pd.DataFrame:
+    """Time the database work of each relay draining a fresh outbox of each size.
+
+    Both relays publish the same messages; what differs is what they ask of the
+    database. The polling publisher runs the seed's loop (SELECT ``WHERE NOT published``,
+    then UPDATE ``published`` for the batch: one write per event on the ``events``
+    table); the position relay only reads by position and writes one checkpoint row per
+    batch. The broker is left out (it costs both the same). Best of ``repeats`` runs,
+    wall-clock on this machine — so the numbers vary, the shape does not.
+    """
+    import time
+
+    from eslab import datasets
+
+    rows = []
+    for size in sizes:
+        for relay, drain in ((POLLING, _drain_by_polling), (TAILING, _drain_by_tailing)):
+            best, updated = float("inf"), 0
+            for _ in range(repeats):
+                with EventStore() as store:
+                    datasets.long_stream(store, "acc-relay", size)
+                    start = time.perf_counter()
+                    drained = drain(store, batch_size)
+                    best = min(best, time.perf_counter() - start)
+                    updated = int(
+                        store.sql("SELECT count(*) AS n FROM events WHERE published").n[0]
+                    )
+            rows.append(
+                {
+                    "relay": relay,
+                    "events": size,
+                    "drained": drained,
+                    "events rows UPDATEd": updated,
+                    "seconds": round(best, 3),
+                    "events per second": round(drained / best),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_relays(frame: pd.DataFrame) -> Figure:
+    """Events per second of each relay at each outbox size (bars)."""
+    fig = Figure(figsize=(7, 3))
+    ax = fig.subplots()
+    sizes = sorted(frame["events"].unique())
+    relays = list(dict.fromkeys(frame["relay"]))
+    width = 0.8 / len(relays)
+    for i, relay in enumerate(relays):
+        by_size = frame[frame["relay"] == relay].set_index("events")["events per second"]
+        xs = [x + i * width for x in range(len(sizes))]
+        ax.bar(xs, [by_size[s] for s in sizes], width, label=relay)
+    ax.set_xticks([x + width * (len(relays) - 1) / 2 for x in range(len(sizes))])
+    ax.set_xticklabels([f"{s:,} events" for s in sizes])
+    ax.set_ylabel("events per second (database work)")
+    ax.set_title("Draining the outbox: UPDATE per event vs reading only")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -277,4 +277,13 @@ def verdict_text(report: RedeliveryReport) -> str:
     """'exactly once ✓' or how far the balances drifted."""
     if report.exactly_once:
         return "exactly-once effects ✓ (balances = expected)"
-    return f"drift {report.drift:+d} € — balances differ from expected ✗"
+    return f"drift {report.drift:+d} € — balances differ from expected ⚠"
+
+
+def late_redelivery() -> list[Message]:
+    """The notebook's example: a refused withdrawal ``w-1`` redelivered after a deposit."""
+    return [
+        payment_message("w-1", "acc-1", "withdraw", 50),  # refused: only 30 € there
+        payment_message("d-1", "acc-1", "deposit", 40),  # now 70 €
+        payment_message("w-1", "acc-1", "withdraw", 50),  # w-1 redelivered late
+    ]

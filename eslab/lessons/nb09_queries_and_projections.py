@@ -225,7 +225,7 @@ def build_order_history_in_sql(store: EventStore) -> int:
     """
     with store.unit_of_work() as uow:
         uow.execute(f"CREATE OR REPLACE TABLE {BATCH_TABLE} AS {CURRENT_ORDERS_SQL}")
-    return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchone()[0])
+    return int(store.cursor().execute(f"SELECT count(*) FROM {BATCH_TABLE}").fetchall()[0][0])
 
 
 # -- a picture: the log, and how far the projection got ---------------------------------------

@@ -171,3 +171,15 @@ class CustomerDirectory(Projection):
 def _known(value: str) -> str | None:
     """A read model keeps no marker text: a forgotten value is simply NULL."""
     return None if value == FORGOTTEN else value
+
+
+class CustomerCities(Projection):
+    """Where each customer lives (no personal data). Version 1 has a bug: it handles only
+    the registration, so a customer who moved still shows the old city."""
+
+    name = "customer_cities"
+    version = 1
+    tables = {"customer_cities": "customer_id VARCHAR PRIMARY KEY, city VARCHAR"}
+
+    def on_registered(self, event: CustomerRegistered, stored: StoredEvent) -> list[Change]:
+        return [Upsert("customer_cities", {"customer_id": event.customer_id}, {"city": event.city})]

@@ -360,7 +360,7 @@ def _draw_marks(
     highlight: int | Sequence[int] | None,
     marks: dict[int, str] | Sequence[Mark] | None,
     span: tuple[float, float],
-) -> bool:
+) -> int:
     """Highlight and outcome markers; returns the most lines a label below a mark has."""
     positions = frame["position"].to_numpy()
     lanes = frame["stream"].map(lane_of).to_numpy()
@@ -575,7 +575,8 @@ def texts_outside(fig: Figure) -> list[str]:
     renderer = canvas.get_renderer()
     boxed: list[tuple[Any, Any]] = [(t, fig.bbox) for t in fig.texts]
     for ax in fig.axes:
-        frame_texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        titles = [ax.title, ax._left_title, ax._right_title]  # type: ignore[attr-defined]
+        frame_texts = [*titles, ax.xaxis.label, ax.yaxis.label]
         frame_texts += ax.get_xticklabels() + ax.get_yticklabels()
         legend = ax.get_legend()
         if legend is not None:

@@ -26,6 +26,7 @@ import ipywidgets as w
 from IPython.display import HTML, display
 
 from eslab.aggregate import AggregateRepository
+from eslab.checks import class_record
 from eslab.clock import FixedClock, SeededIds
 from eslab.domain.order import (
     Address,
@@ -237,6 +238,8 @@ class ConflictLab(Lab):
                     f"{tab.person}: v{expected + 1} refused",
                 )
             )
+            # In a workshop the instructor's live view counts it (no-op without ESLAB_STORE).
+            class_record.conflict_seen(f"Order/{ORDER_ID}", expected, exc.actual_version)
             return self._done(tab, "conflict", f"{type(exc).__name__}: {exc}")
         self.statements.append((tab.person, shown, "1", f"version {expected + 1} stored"))
         tab.order = changed

@@ -605,8 +605,8 @@ def _counts_html(view: pd.DataFrame) -> str:
     counts = view["event_type"].value_counts()
     styles = type_styles(counts.index)
     rows = "".join(
-        f"<tr><td><span style='color:{styles[name].colour}'>{styles[name].glyph}</span> "
-        f"{html.escape(name)}</td><td style='text-align:right'>{n:,}</td></tr>"
+        f"<tr><td><span style='color:{styles[str(name)].colour}'>{styles[str(name)].glyph}"
+        f"</span> {html.escape(str(name))}</td><td style='text-align:right'>{n:,}</td></tr>"
         for name, n in counts.items()
     )
     return (

@@ -156,9 +156,9 @@ class ProjectionLab(Lab):
         before = self.projector.read_model(order_by="order_id")
         run = self.projector.deliver(events)
         same = before.equals(self.projector.read_model(order_by="order_id"))
-        positions = ", ".join(str(e.position) for e in events)
+        redelivered = ", ".join(str(e.position) for e in events)
         self.message.value = (
-            f"Redelivered positions {positions}: skipped {run.skipped}, "
+            f"Redelivered positions {redelivered}: skipped {run.skipped}, "
             f"applied {run.events}. Read model unchanged: "
             f"{'yes' if same else 'NO'}."
         )

@@ -3,13 +3,13 @@
 Each click of "Next step" does one action of notebook 04's race
 (:class:`eslab.lessons.nb04_publishing_events.CommitOrderRace`): T1 and T2 insert into
 the same DuckDB database on two cursors, T2 commits first, and three relays poll — a
-naive "position > last seen" tailer, eslab's gap-aware log tailer, and the polling
+naive "position > last seen" poller, eslab's gap-aware position poller, and the polling
 publisher with its ``published`` column. The events table (with the in-flight rows only
 their own transaction can see), each relay's broker deliveries and what each one missed
 update after every step.
 
 Switch to "serialised appends" to see the fix eslab's store uses: T2 must wait for
-the append lock, so positions are committed in order and even the naive tailer is right.
+the append lock, so positions are committed in order and even the naive poller is right.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import html
 import ipywidgets as w
 
 from eslab.lessons.nb04_publishing_events import CommitOrderRace
-from eslab.publishing import Relay, TransactionLogTailer
+from eslab.publishing import PositionPoller, Relay
 from eslab.widgets.base import Lab, control, html_table
 
 RACE, SERIALISED = "race (no lock)", "serialised appends"
@@ -147,9 +147,9 @@ class RelayLab(Lab):
         skipped = race.result().skipped
         if skipped:
             return (
-                f"<b style='color:#b2182b'>The naive tailer skipped position "
+                f"<b style='color:#b2182b'>The naive poller skipped position "
                 f"{_list(skipped)} forever</b>: it committed after a higher position had "
-                "been read. The log tailer and the poller published it."
+                "been read. The position poller and the poller published it."
             )
         return (
             "<b style='color:#1b7837'>No relay missed anything</b>: positions were "
@@ -167,7 +167,7 @@ def _list(values: list[int]) -> str:
 
 
 def _where(relay: Relay) -> str:
-    if isinstance(relay, TransactionLogTailer):
+    if isinstance(relay, PositionPoller):
         gaps = f", waiting for {_list(sorted(relay.gaps))}" if relay.gaps else ""
         return f"position > {relay.high}{gaps} (checkpoint {relay.checkpoint})"
     return "published = false"

@@ -202,7 +202,7 @@ class UpcastLab(Lab):
 
     def store_checksum(self) -> tuple[int, str]:
         """(rows, md5 of every stored type, version and payload): proof nothing changed."""
-        count, digest = self.store.cursor().execute(_CHECKSUM_SQL).fetchone()
+        count, digest = self.store.cursor().execute(_CHECKSUM_SQL).fetchall()[0]
         return int(count), str(digest)
 
     def enabled(self) -> dict[tuple[str, int], bool]:

@@ -19,7 +19,7 @@ NOTEBOOK = "04_publishing_events.ipynb"
 
 
 def test_relay_lab(page: Any, lab_server: LabServer) -> None:
-    """Learner copy runs clean; eight steps show the naive tailer skipping position 1."""
+    """Learner copy runs clean; eight steps show the naive poller skipping position 1."""
     run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the relay lab
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 2  # the duplicate timeline and the skipped timeline
@@ -40,8 +40,8 @@ def test_relay_lab(page: Any, lab_server: LabServer) -> None:
     screenshot_widget(lab, "nb04-relay-lab-mid-race")
     for _ in range(2):
         click_button(lab, "Next step")
-    wait_for_text(summary, re.compile(r"naive tailer skipped position 1 forever"))
-    naive_row = lab.locator(".eslab-relaylab-relaytable tr", has_text="naive tailer")
+    wait_for_text(summary, re.compile(r"naive poller skipped position 1 forever"))
+    naive_row = lab.locator(".eslab-relaylab-relaytable tr", has_text="naive poller")
     assert text_of(naive_row).split()[-1] == "1"  # missed: position 1
     screenshot_widget(lab, "nb04-relay-lab-skipped")
 

@@ -17,21 +17,25 @@ from .harness import (
 
 NOTEBOOK = "08_sagas.ipynb"
 NEW_IMAGE_JS = (
-    "([sel, old]) => { const img = document.querySelector(sel); "
+    "([sel, old]) => { const all = document.querySelectorAll(sel); "
+    "const img = all[all.length - 1]; "
     "return img && img.src !== old && img.naturalWidth > 0; }"
 )
 PICTURE = ".eslab-saga-stepper-picture img"
+"""(JS below takes the last match: the orchestration stepper comes after the choreography one.)"""
 
 
 def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
     """Learner copy runs clean; Step delivers one message; a card failure plays to rejected."""
-    run_notebook(page, lab_server, NOTEBOOK, widgets=1, timeout=240_000)  # the stepper
+    run_notebook(page, lab_server, NOTEBOOK, widgets=2, timeout=240_000)  # the two steppers
     figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
     assert figures.count() >= 4  # swimlanes, timeline, choreography
     hints = page.locator(".eslab-check")
-    assert hints.count() == 3 and "Not yet" in text_of(hints.first)  # the learner's copy
+    assert hints.count() == 6 and "Not yet" in text_of(hints.first)  # the learner's copy
 
-    lab = page.locator(".eslab-saga-stepper")
+    choreography = page.locator(".eslab-saga-stepper").first
+    assert "CreateOrderSaga" not in text_of(choreography.locator(".eslab-saga-stepper-table"))
+    lab = page.locator(".eslab-saga-stepper").last  # the orchestration stepper
     status = lab.locator(".eslab-saga-stepper-status")
     outcome = lab.locator(".eslab-saga-stepper-outcome")
     states = lab.locator(".eslab-saga-stepper-table")
@@ -61,7 +65,7 @@ def test_saga_stepper(page: Any, lab_server: LabServer) -> None:
     page.wait_for_function(NEW_IMAGE_JS, arg=[PICTURE, old_src])
     # ten arrows make a taller picture than the empty one shown after the reset
     page.wait_for_function(
-        "sel => { const img = document.querySelector(sel); "
+        "sel => { const all = document.querySelectorAll(sel); const img = all[all.length - 1]; "
         "return img && img.naturalHeight > 400; }",
         arg=PICTURE,
     )

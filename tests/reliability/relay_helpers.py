@@ -22,7 +22,7 @@ from eslab import EventStore
 from eslab.events import StoredEvent
 from eslab.messaging import Message, MessageBroker
 from eslab.projections import Projection, Projector, Upsert
-from eslab.publishing import PollingPublisher, TransactionLogTailer
+from eslab.publishing import PollingPublisher, PositionPoller
 
 SEND_SECONDS = 0.001
 """Time to hand one message to the broker, so the relay is busy when it is killed."""
@@ -91,7 +91,7 @@ def run_relay(path: str, out_path: str, kind: str, seed: int, write: bool) -> No
         relay = PollingPublisher(store, broker, batch_size=rng.randint(1, 20))
         step = lambda: relay.poll().selected  # noqa: E731
     elif kind == "tailer":
-        tailer = TransactionLogTailer(store, broker, batch_size=rng.randint(1, 20), gap_timeout=0.2)
+        tailer = PositionPoller(store, broker, batch_size=rng.randint(1, 20), gap_timeout=0.2)
         step = lambda: tailer.poll() or tailer.gaps  # noqa: E731
     else:
         projector = Projector(store, CrashProjection(), batch_size=rng.randint(1, 20))

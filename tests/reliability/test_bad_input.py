@@ -298,10 +298,6 @@ def uow_with_a_mistyped_event(store: EventStore) -> None:
         uow.append(ACC, "acc-1", [MoneyDeposited("5")], 2)
 
 
-def find_at(**kw: Any) -> Callable[[EventStore], object]:
-    return lambda s: repo(s).find("acc-1", **kw)
-
-
 def second_store(store: EventStore, **kw: Any) -> EventStore:
     """Another EventStore on the same file, in this process."""
     assert store.path is not None
@@ -488,10 +484,6 @@ CASES = [
          kind="read_only"),
     Case("read_only_bulk_insert", bulk(), ReadOnlyStoreError, RO, kind="read_only"),
     # what DuckDB used to raise raw: eslab errors that say what to do
-    Case("find_version_str", find_at(version="two"), BadInputError, ("'two'", "int")),
-    Case("find_as_of_str", find_at(as_of="yesterday"), BadInputError,
-         ("as_of", "datetime", "'yesterday'")),
-    Case("find_as_of_int", find_at(as_of=5), BadInputError, ("as_of", "datetime", "int")),
     Case("load_up_to_version_str", lambda s: s.load(ACC, "acc-1", up_to_version="2"),
          BadInputError, ("up_to_version", "'2'")),
     Case("load_as_of_date", lambda s: s.load_events(ACC, "acc-1", as_of=date(2024, 1, 1)),

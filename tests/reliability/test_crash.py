@@ -3,7 +3,7 @@
 After every kill the store is reopened as it is — no repair step — and checked: every
 acknowledged append is there, no command is half-written, versions are gap-free per
 stream, and a reader that saves its checkpoint (a plain ``read_all`` loop, the
-PollingPublisher, the TransactionLogTailer, the Projector) resumes without losing an
+PollingPublisher, the PositionPoller, the Projector) resumes without losing an
 event. Children come from a forkserver with eslab imported (see reliability_helpers).
 """
 
@@ -146,7 +146,7 @@ def test_killed_checkpoint_reader_resumes_without_loss(tmp_path: Path) -> None:
 
 RELAY_KINDS = ["poller", "tailer", "projector"]
 RELAY_TRIALS = 5
-"""Kills per relay kind (PollingPublisher, TransactionLogTailer, Projector)."""
+"""Kills per relay kind (PollingPublisher, PositionPoller, Projector)."""
 CRASH_TRIALS = WRITER_TRIALS + READER_TRIALS + RELAY_TRIALS * len(RELAY_KINDS)
 """Figure for the README's Guarantees section."""
 
@@ -158,7 +158,7 @@ def _relay_invariant(kind: str, store: EventStore, sent: set[int]) -> None:
         marked = {p for p, e in log.items() if e.published}
         assert marked <= sent, f"marked published but never sent: {sorted(marked - sent)[:5]}"
     elif kind == "tailer":
-        done = store.checkpoint("log-tailer")
+        done = store.checkpoint("position-poller")
         lost = sorted(p for p in log if p <= done and p not in sent)
         assert not lost, f"checkpoint {done} is past positions never sent: {lost[:5]}"
     else:
@@ -177,7 +177,7 @@ def _relay_invariant(kind: str, store: EventStore, sent: set[int]) -> None:
 
 @pytest.mark.parametrize("kind", RELAY_KINDS)
 def test_killed_relay_or_projector_resumes_without_loss(kind: str, tmp_path: Path) -> None:
-    """PollingPublisher / TransactionLogTailer / Projector, killed while a writer appends:
+    """PollingPublisher / PositionPoller / Projector, killed while a writer appends:
     at every restart nothing recorded as done was left undone; after a drain, every event
     was sent (relays, at least once) or is in the read model (projector, exactly once)."""
     pytest.importorskip("eslab.publishing")

@@ -29,7 +29,7 @@ from eslab import (
 )
 from eslab.messaging import Message, MessageBroker
 from eslab.projections import Projection, Projector, Upsert
-from eslab.publishing import PollingPublisher, TransactionLogTailer
+from eslab.publishing import PollingPublisher, PositionPoller
 
 UPCASTER_HINT = "did the class change without an upcaster"
 
@@ -174,7 +174,7 @@ def test_released_rows_are_sent_once_the_cause_is_fixed(store: EventStore) -> No
 
 def test_log_tailer_goes_on_past_bad_rows_without_waiting_for_gaps(store: EventStore) -> None:
     good, bad = populate(store)
-    tailer = TransactionLogTailer(store, MessageBroker(), "tailer", batch_size=2)
+    tailer = PositionPoller(store, MessageBroker(), "tailer", batch_size=2)
     sent = tailer.run()
     assert [int(m.headers["position"]) for m in sent] == good
     assert tailer.gaps == {} and tailer.checkpoint == store.last_position()

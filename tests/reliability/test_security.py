@@ -59,6 +59,8 @@ eslab/engines/postgres.py | SqlCursor.execute | sql
     store.cursor() on PostgreSQL: the caller's own SQL by design, with parameters
 eslab/engines/postgres.py | PostgresEngine.create_schema | schema_sql()
     the DDL shipped in eslab/schema_postgres.sql, no input
+eslab/hub.py | clear_store | ', '.join(tables)
+    names from the constant STORE_TABLES, kept only if pg_tables lists them
 eslab/store.py | EventStore.sql | query
     public API: runs the caller's own SQL by design, with parameters
 eslab/crud.py | CrudAccounts._update | sql
@@ -99,6 +101,14 @@ eslab/lessons/nb09_queries_and_projections.py | orders_from_read_model | sql
     the constant ORDERS_FROM_READ_MODEL_SQL; table checked against two constants
 eslab/shredding.py | find_plaintext | sql
     table/column names from DuckDB's catalog, quoted by _quote (" doubled)
+eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[0]
+    only '?' placeholders joined onto a constant INSERT; the values are bound parameters
+eslab/lessons/nb01_why_event_sourcing.py | order_as_tables | statements[-1]
+    only '?' placeholders joined onto a constant INSERT; the values are bound parameters
+eslab/checks/nb09_queries_and_projections.py | _run_query | query
+    the learner's own SQL (the exercise's answer), run on stores the check made for it
+eslab/log_tailing.py | WalTailer._sql | query
+    the tailer's private executor: callers pass PEEK, ADVANCE or literals; values as params
 """
 ALLOWED: dict[tuple[str, str, str], str] = {
     tuple(where.split(" | ")): reason.strip()  # type: ignore[misc]
