@@ -255,29 +255,31 @@ def postgres_workloads(record: Record, reps: int, quick: bool) -> None:
 
     print("\nPostgreSQL: eslab's engine vs eventsourcing.postgres, same server", flush=True)
     per = 4 if quick else 20
-    streams, total, busy, snap = 500, 50_000, 10_000, 10_000
+    streams, total, busy, snap = 500, 50_000, wl.BUSY, 10_000  # smaller than DuckDB
     with pg.server() as cluster:
         db = pg.Databases(cluster)
         mine, theirs, n = alternate(
-            lambda: pg.per_command_eslab(db, 50, per),
-            lambda: pg.per_command_peer(db, 50, per),
+            lambda: wl.per_command_eslab(50, per, db.eslab()),
+            lambda: wl.per_command_peer(50, per, db.peer()),
             reps,
         )
         record(f"PG 1. per-command append (50×{per})", "commands", mine, theirs, n, "≥ 1× peer")
         mine, theirs, n = alternate(
-            lambda: pg.batched_eslab(db, 100, 100), lambda: pg.batched_peer(db, 100, 100), reps
+            lambda: wl.batched_eslab(100, 100, db.eslab()),
+            lambda: wl.batched_peer(100, 100, db.peer()),
+            reps,
         )
         record("PG 2. batched append (10,000 events)", "events", mine, theirs, n, "≥ 1× peer")
         eslab_db, peer_db, busy_id = pg.seed_load(db, streams, total, busy)
         mine, theirs, n = alternate(
-            lambda: pg.load_eslab(db, eslab_db, busy),
+            lambda: wl.load_eslab(db.url(eslab_db)),
             lambda: pg.load_peer(db, peer_db, busy_id, busy),
             reps,
         )
         record("PG 3. load 10k-event stream from 50k", "events", mine, theirs, n, "≥ 1× peer")
         snap_eslab, snap_peer = pg.snapshot_store_eslab(db, snap), pg.snapshot_store_peer(db, snap)
         mine, theirs, n = alternate(
-            lambda: pg.snapshot_load_eslab(db, snap_eslab, snap),
+            lambda: wl.snapshot_load_eslab(db.url(snap_eslab), snap),
             lambda: pg.snapshot_load_peer(db, snap_peer, snap),
             reps,
         )

@@ -19,8 +19,8 @@ from typing import Any
 
 import psycopg
 
-from bench.domain import OpenRestaurant, PeerRestaurant, PlaceOrders, Restaurant
-from bench.workloads import Timing, _commands, big_table
+from bench.domain import PeerRestaurant, Restaurant
+from bench.workloads import Timing, big_table
 from eslab import AggregateRepository, EventStore
 from eslab.pgcluster import PgCluster
 from eslab.snapshots import SnapshotStrategy
@@ -50,7 +50,10 @@ class Databases:
         return name
 
     def eslab(self) -> EventStore:
-        return EventStore(self.cluster.url(dbname=self.fresh("eslab")))
+        return EventStore(self.url(self.fresh("eslab")))
+
+    def url(self, dbname: str) -> str:
+        return self.cluster.url(dbname=dbname)
 
     def peer_env(self, dbname: str | None = None, snapshots: bool = False) -> dict[str, str]:
         env = {
@@ -69,72 +72,6 @@ class Databases:
         from eventsourcing.application import Application
 
         return Application(env=self.peer_env(dbname, snapshots))
-
-
-# -- 1. per-command append -------------------------------------------------------------
-
-
-def per_command_eslab(db: Databases, aggregates: int, per: int) -> Timing:
-    store = db.eslab()
-    repo = AggregateRepository(store, Restaurant)
-    live = [repo.save(OpenRestaurant(f"r{a}"), entity_id=f"r{a}") for a in range(aggregates)]
-    commands = _commands(aggregates, per)
-    started = time.perf_counter()
-    for a, count in commands:
-        agg = live[a]
-        new = agg.process(PlaceOrders(count, 1250))
-        agg.version = store.append("Restaurant", agg.id, new, agg.version)
-        Restaurant.replay(new, agg)
-    elapsed = time.perf_counter() - started
-    store.close()
-    return elapsed, len(commands)
-
-
-def per_command_peer(db: Databases, aggregates: int, per: int) -> Timing:
-    app = db.peer()
-    live = [PeerRestaurant(f"r{a}") for a in range(aggregates)]
-    app.save(*live)
-    commands = _commands(aggregates, per)
-    started = time.perf_counter()
-    for a, count in commands:
-        live[a].place_orders(count, 1250)
-        app.save(live[a])
-    elapsed = time.perf_counter() - started
-    app.close()
-    return elapsed, len(commands)
-
-
-# -- 2. batched append (one transaction) ---------------------------------------------
-
-
-def batched_eslab(db: Databases, aggregates: int, per: int) -> Timing:
-    store = db.eslab()
-    started = time.perf_counter()
-    with store.unit_of_work() as uow:
-        for a in range(aggregates):
-            agg = Restaurant()
-            new = agg.process(OpenRestaurant(f"r{a}"))
-            Restaurant.replay(new, agg)
-            more = agg.process(PlaceOrders(per - 1, 1250))
-            Restaurant.replay(more, agg)
-            uow.append("Restaurant", f"r{a}", new + more, 0)
-    elapsed = time.perf_counter() - started
-    store.close()
-    return elapsed, aggregates * per
-
-
-def batched_peer(db: Databases, aggregates: int, per: int) -> Timing:
-    app = db.peer()
-    started = time.perf_counter()
-    live = []
-    for a in range(aggregates):
-        agg = PeerRestaurant(f"r{a}")
-        agg.place_orders(per - 1, 1250)
-        live.append(agg)
-    app.save(*live)
-    elapsed = time.perf_counter() - started
-    app.close()
-    return elapsed, aggregates * per
 
 
 # -- 3. load a busy stream among others ----------------------------------------------
@@ -162,16 +99,6 @@ def seed_load(db: Databases, streams: int, total: int, busy: int) -> tuple[str, 
     return eslab_db, peer_db, r0.id
 
 
-def load_eslab(db: Databases, dbname: str, busy: int) -> Timing:
-    with EventStore(db.cluster.url(dbname=dbname), read_only=True) as store:
-        repo = AggregateRepository(store, Restaurant)
-        started = time.perf_counter()
-        agg = repo.find("r0")
-        elapsed = time.perf_counter() - started
-    assert agg.orders == busy - 1
-    return elapsed, busy
-
-
 def load_peer(db: Databases, dbname: str, busy_id: uuid.UUID, busy: int) -> Timing:
     app = db.peer(dbname)
     started = time.perf_counter()
@@ -192,16 +119,6 @@ def snapshot_store_eslab(db: Databases, events: int) -> str:
         repo = AggregateRepository(store, Restaurant, snapshots=SnapshotStrategy(every=None))
         repo.snapshots.take(repo, repo.find("r0"))
     return dbname
-
-
-def snapshot_load_eslab(db: Databases, dbname: str, events: int) -> Timing:
-    with EventStore(db.cluster.url(dbname=dbname), read_only=True) as store:
-        repo = AggregateRepository(store, Restaurant, snapshots=SnapshotStrategy(every=None))
-        started = time.perf_counter()
-        agg = repo.find("r0")
-        elapsed = time.perf_counter() - started
-    assert agg.version == events and repo.last_events_read == 0
-    return elapsed, 1
 
 
 def snapshot_store_peer(db: Databases, events: int) -> tuple[str, uuid.UUID]:

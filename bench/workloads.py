@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -58,8 +59,8 @@ def _commands(aggregates: int, per: int) -> list[tuple[int, int]]:
     return [(a, 1 + (a + c) % 3) for c in range(per) for a in range(aggregates)]
 
 
-def per_command_eslab(aggregates: int, per: int) -> Timing:
-    store = EventStore(_tmp() / "s.duckdb")
+def per_command_eslab(aggregates: int, per: int, store: EventStore | None = None) -> Timing:
+    store = store or EventStore(_tmp() / "s.duckdb")
     repo = AggregateRepository(store, Restaurant)
     live = [repo.save(OpenRestaurant(f"r{a}"), entity_id=f"r{a}") for a in range(aggregates)]
     commands = _commands(aggregates, per)
@@ -76,8 +77,8 @@ def per_command_eslab(aggregates: int, per: int) -> Timing:
     return elapsed, len(commands)
 
 
-def per_command_peer(aggregates: int, per: int) -> Timing:
-    app = peer_app(_tmp() / "peer.sqlite")
+def per_command_peer(aggregates: int, per: int, app: Any = None) -> Timing:
+    app = app or peer_app(_tmp() / "peer.sqlite")
     live = [PeerRestaurant(f"r{a}") for a in range(aggregates)]
     app.save(*live)
     commands = _commands(aggregates, per)
@@ -120,8 +121,8 @@ def per_command_floor(aggregates: int, per: int) -> Timing:
 # -- 2. batched append (one unit of work) -------------------------------------------
 
 
-def batched_eslab(aggregates: int, per: int) -> Timing:
-    store = EventStore(_tmp() / "s.duckdb")
+def batched_eslab(aggregates: int, per: int, store: EventStore | None = None) -> Timing:
+    store = store or EventStore(_tmp() / "s.duckdb")
     started = time.perf_counter()
     with store.unit_of_work() as uow:
         for a in range(aggregates):
@@ -138,8 +139,8 @@ def batched_eslab(aggregates: int, per: int) -> Timing:
     return elapsed, aggregates * per
 
 
-def batched_peer(aggregates: int, per: int) -> Timing:
-    app = peer_app(_tmp() / "peer.sqlite")
+def batched_peer(aggregates: int, per: int, app: Any = None) -> Timing:
+    app = app or peer_app(_tmp() / "peer.sqlite")
     started = time.perf_counter()
     live = []
     for a in range(aggregates):
@@ -216,7 +217,8 @@ def seed_peer(path: Path) -> Timing:
 # -- 3. load a 10k-event stream from the big store -----------------------------------
 
 
-def load_eslab(path: Path) -> Timing:
+def load_eslab(path: Path | str) -> Timing:
+    """Replay r0 (``path``: a DuckDB file, or a PostgreSQL URL)."""
     with EventStore(path, read_only=True) as store:
         repo = AggregateRepository(store, Restaurant)
         started = time.perf_counter()
@@ -268,13 +270,14 @@ def snapshot_store_eslab() -> Path:
     return path
 
 
-def snapshot_load_eslab(path: Path) -> Timing:
+def snapshot_load_eslab(path: Path | str, events: int = SNAP_EVENTS) -> Timing:
+    """Load r0 from its snapshot (``path``: a DuckDB file, or a PostgreSQL URL)."""
     with EventStore(path, read_only=True) as store:
         repo = AggregateRepository(store, Restaurant, snapshots=SnapshotStrategy(every=None))
         started = time.perf_counter()
         agg = repo.find("r0")
         elapsed = time.perf_counter() - started
-    assert agg.version == SNAP_EVENTS and repo.last_events_read == 0
+    assert agg.version == events and repo.last_events_read == 0
     return elapsed, 1
 
 

@@ -362,7 +362,8 @@ class EventStore:
         kind = self.engine.kind(exc)
         if self._closed or kind == "closed":
             return self._closed_error()
-        if (unavailable := self.engine.unavailable(exc)) is not None:
+        unavailable: EslabError | None = self.engine.unavailable(exc)
+        if unavailable is not None:
             return unavailable
         if kind == "nul":
             return BadInputError(
@@ -865,7 +866,8 @@ class EventStore:
         if as_of is not None:
             sql += " AND created_at <= $as_of"
             params["as_of"] = as_of
-        return self._run(sql + " ORDER BY entity_version", params).fetchall()
+        rows: list[tuple[Any, ...]] = self._run(sql + " ORDER BY entity_version", params).fetchall()
+        return rows
 
     @_guarded
     def read_all(

@@ -26,6 +26,16 @@ class Engine(Protocol):
     errors: tuple[type[BaseException], ...]
     """The exception classes the engine's driver raises."""
     read_only: bool
+    insert_events: str
+    """The engine's ``INSERT INTO events`` of prepared rows (``$name`` lists)."""
+    columnar: bool
+    """Can it take a big batch as an Arrow table (DuckDB)?"""
+
+    def kind(self, exc: BaseException) -> str | None:
+        """What a driver error means to the store: full, unique, check, missing, json, …"""
+
+    def unavailable(self, exc: BaseException) -> Any:
+        """The eslab error for a server out of reach (None when that is not the cause)."""
 
     def cursor(self) -> Any:
         """This thread's cursor (its own transaction)."""

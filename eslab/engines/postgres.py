@@ -108,7 +108,7 @@ class PostgresEngine:
 
     def connect(self) -> psycopg.Connection[Any]:
         """A new connection (autocommit; the store sends BEGIN/COMMIT itself)."""
-        options = (self._options + " -c timezone=UTC").strip()
+        options = (str(self._options or "") + " -c timezone=UTC").strip()
         if self.read_only:
             options += " -c default_transaction_read_only=on"
         try:

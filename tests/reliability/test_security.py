@@ -59,6 +59,8 @@ eslab/engines/postgres.py | SqlCursor.execute | sql
     store.cursor() on PostgreSQL: the caller's own SQL by design, with parameters
 eslab/engines/postgres.py | PostgresEngine.create_schema | schema_sql()
     the DDL shipped in eslab/schema_postgres.sql, no input
+eslab/hub.py | clear_store | ', '.join(tables)
+    names from the constant STORE_TABLES, kept only if pg_tables lists them
 eslab/store.py | EventStore.sql | query
     public API: runs the caller's own SQL by design, with parameters
 eslab/crud.py | CrudAccounts._update | sql
