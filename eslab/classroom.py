@@ -109,7 +109,7 @@ class Classroom:
             return info
         info["url"] = self.url()
         with psycopg.connect(self.cluster.url(), autocommit=True) as connection:
-            info["events"] = connection.execute("SELECT count(*) FROM events").fetchone()[0]
+            info["events"] = connection.execute("SELECT count(*) FROM events").fetchall()[0][0]
             info["slots"] = connection.execute(
                 "SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint "
                 "FROM pg_replication_slots ORDER BY slot_name"

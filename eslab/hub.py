@@ -346,7 +346,8 @@ def configure(c: Any, folder: str | Path) -> None:
         "--MappingKernelManager.cull_interval=60",
         f"--ServerApp.shutdown_no_activity_timeout={settings.idle_timeout}",
     ]
-    services, roles = [], []
+    services: list[dict[str, Any]] = []
+    roles: list[dict[str, Any]] = []
     if settings.service_token:  # a scripted class (bench/hub_load.py) drives the REST API
         services.append({"name": "eslab-script", "api_token": settings.service_token})
         roles.append({"name": "admin", "services": ["eslab-script"]})

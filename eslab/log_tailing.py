@@ -310,7 +310,7 @@ class WalTailer:
 
     def _sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            cursor = self.connection.execute(query, params)  # type: ignore[arg-type]
+            cursor = self.connection.execute(query, params)
             return cursor.fetchall() if cursor.description else []
         except psycopg.OperationalError as exc:
             raise LogTailingError(

@@ -1284,7 +1284,7 @@ def _check_count(name: str, value: object, example: str = "") -> None:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
-        or not 0 <= value <= MAX_COUNT
+        or not 0 <= int(value) <= MAX_COUNT
     ):
         raise BadInputError(
             f"{name} must be an int from 0 to 2**63 - 1, got {value!r:.80} "

@@ -11,6 +11,7 @@ that is down must not break a learner's check.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from dataclasses import dataclass
 
@@ -95,7 +96,7 @@ def progress(store: EventStore) -> pd.DataFrame:
     frame = store.to_dataframe(entity_type=STREAM_TYPE)
     rows = []
     for row in frame.itertuples():
-        data = pd.read_json(pd.io.common.StringIO(f"[{row.event_data}]")).iloc[0].to_dict()
+        data = json.loads(str(row.event_data))
         rows.append({"position": row.position, "kind": row.event_type, **data})
     columns = ["position", "kind", "learner", "notebook", "check", "stream"]
     return pd.DataFrame(rows).reindex(columns=columns)

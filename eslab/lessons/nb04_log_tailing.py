@@ -212,8 +212,8 @@ def run_wal_race(url: str, tag: str | None = None) -> WalRaceResult:
             high,
             naive.published_positions(),
             tailer.published_positions(),
-            log_frame([c for c in log if c.xid in race_xids]).to_dict("records"),
-            frame.astype({"position": int}).to_dict("records"),
+            _records(log_frame([c for c in log if c.xid in race_xids])),
+            _records(frame.astype({"position": int})),
             slot=slot,
             topics={t: len(broker.messages(t)) for t in ("Order",)},
             consumers={"order-history": [p for p in received if p in (low, high)]},
@@ -315,3 +315,8 @@ def architecture_figure(result: WalRaceResult) -> Figure:
 if __name__ == "__main__":
     done = record(Path(sys.argv[1]) if len(sys.argv) > 1 else RECORDING)
     print(f"recorded: naive poller published {done.naive}, WAL tailer {done.wal}")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
