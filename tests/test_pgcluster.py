@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,12 @@ def test_cluster_accepts_connections_and_has_logical_wal(pg_cluster: PgCluster) 
     assert pg_cluster.url().startswith(f"postgresql://eslab@127.0.0.1:{pg_cluster.port}/eslab")
 
 
-def test_crash_and_restart_keep_the_data(tmp_path: Path, pg_cluster: PgCluster) -> None:
+def test_crash_and_restart_keep_the_data(pg_cluster: PgCluster) -> None:
     """An immediate stop is a crash; the next start recovers committed rows."""
-    cluster = PgCluster(tmp_path / "own").start()
+    # Not pytest's tmp_path: another pytest run resets /tmp/pytest-of-root to 0700, and the
+    # server's own user could then no longer reach its folder.
+    folder = Path(tempfile.mkdtemp(prefix="eslab-pg-crash-"))
+    cluster = PgCluster(folder / "own").start()
     try:
         sql = [*cluster.psql_args(), "-d", "eslab", "-tAc"]
         subprocess.run([*sql, "CREATE TABLE t(x int); INSERT INTO t VALUES (7)"], check=True)
@@ -36,7 +41,8 @@ def test_crash_and_restart_keep_the_data(tmp_path: Path, pg_cluster: PgCluster) 
         assert out.stdout.strip() == "7"
     finally:
         cluster.destroy()
-    assert not (tmp_path / "own").exists()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert not (folder / "own").exists()
 
 
 def test_bad_stop_mode_is_refused(pg_cluster: PgCluster) -> None:
