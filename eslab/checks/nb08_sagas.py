@@ -289,7 +289,11 @@ def exercise_5(definition: Any) -> CheckResult:
         )
     mine = loyalty[0]
     if mine.command is None:
-        return hint(f"Give the {LOYALTY_SERVICE!r} step a command: .invoke_participant(...).")
+        return hint(
+            _("Give the {LOYALTY_SERVICE!r} step a command: .invoke_participant(...).").format(
+                LOYALTY_SERVICE=LOYALTY_SERVICE
+            )
+        )
     try:
         command = mine.command(data)
         undo = mine.compensation(data) if mine.compensation else None

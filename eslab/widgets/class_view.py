@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from eslab.checks import class_record
 from eslab.errors import BadInputError
+from eslab.i18n import _
 from eslab.store import EventStore
 from eslab.viz.timeline import timeline
 from eslab.widgets.base import Lab, control, html_table, show_figure
@@ -38,8 +39,8 @@ class ClassView(Lab):
         self._stop = threading.Event()
         self.drawn: Figure | None = None
         """The last timeline drawn (None while the class has written nothing)."""
-        self.button = control(w.Button(description="Refresh"), self.name, "refresh")
-        self.live = control(w.Checkbox(value=False, description="live"), self.name, "live")
+        self.button = control(w.Button(description=_("Refresh")), self.name, "refresh")
+        self.live = control(w.Checkbox(value=False, description=_("live")), self.name, "live")
         self.summary = control(w.HTML(), self.name, "summary")
         self.figure = control(w.Output(), self.name, "timeline")
         self.conflicts = control(w.HTML(), self.name, "conflicts")
@@ -59,21 +60,33 @@ class ClassView(Lab):
         events = self.store.to_dataframe()
         work = events[events["entity_type"] != class_record.STREAM_TYPE]
         learners = class_record.progress(self.store)["learner"].dropna().nunique()
-        self.summary.value = (
-            f"<b>{len(work)}</b> events in <b>{work.groupby(['entity_type', 'entity_id']).ngroups}"
-            f"</b> streams; <b>{learners}</b> learners have reported progress."
-        )
+        streams = work.groupby(["entity_type", "entity_id"]).ngroups
+        self.summary.value = _(
+            "<b>{events}</b> events in <b>{streams}</b> streams; "
+            "<b>{learners}</b> learners have reported progress."
+        ).format(events=len(work), streams=streams, learners=learners)
         if len(work):
-            self.drawn = timeline(work, title="Everyone's events, by position")
+            self.drawn = timeline(work, title=_("Everyone's events, by position"))
             show_figure(self.figure, self.drawn)
         conflicts = class_record.conflicts_per_learner(self.store)
-        self.conflicts.value = "<b>Conflicts seen</b>" + html_table(
-            ["learner", "conflicts"], list(conflicts.items())
+        self.conflicts.value = (
+            "<b>"
+            + _("Conflicts seen")
+            + "</b>"
+            + html_table([_("learner"), _("conflicts")], list(conflicts.items()))
         )
         passes = class_record.passes_per_notebook(self.store)
-        self.passes.value = "<b>Exercises passed</b>" + html_table(
-            ["learner", *passes.columns],
-            [[name, *row] for name, row in zip(passes.index, passes.values.tolist(), strict=True)],
+        self.passes.value = (
+            "<b>"
+            + _("Exercises passed")
+            + "</b>"
+            + html_table(
+                [_("learner"), *passes.columns],
+                [
+                    [name, *row]
+                    for name, row in zip(passes.index, passes.values.tolist(), strict=True)
+                ],
+            )
         )
 
     def _toggle_live(self, change: dict) -> None:
@@ -88,6 +101,10 @@ class ClassView(Lab):
             try:
                 self.refresh()
             except Exception as exc:  # the store went away: say so and stop
-                self.notice(f"live view stopped: {type(exc).__name__}: {exc}")
+                self.notice(
+                    _("live view stopped: {type_name}: {exc}").format(
+                        type_name=type(exc).__name__, exc=exc
+                    )
+                )
                 self.live.value = False
                 return
