@@ -92,3 +92,22 @@ def store_factory(engine: str, request: pytest.FixtureRequest) -> Iterator[Store
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Launch headless Debian Chromium once per session (the browser and hub tests share it:
+    Playwright's sync API allows one running instance per thread)."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -1,3 +1,2 @@
-"""The hub's browser tests share the browser tests' Chromium (one per session)."""
-
-from ..browser.conftest import browser  # noqa: F401 - a fixture, used by name
+"""The hub's browser tests share the browser tests' Chromium: the session fixture
+``browser`` lives in tests/conftest.py."""
