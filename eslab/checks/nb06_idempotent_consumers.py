@@ -150,8 +150,10 @@ def exercise_1(handle: Callable[[Any, Any], Any]) -> CheckResult:
 
 @never_raise
 def exercise_2(answer: Any, report: Any) -> CheckResult:
-    """The ids of messages the naive consumer applied more than once (found with SQL)."""
+    """``answer(store)`` finds the ids of messages the naive consumer applied more than once,
+    with SQL on the store it is given: checked on ``report.store`` and on another run."""
     from eslab.consumers import events_per_message
+    from eslab.lessons.nb06_idempotent_consumers import run_redelivery
 
     if answer is None:
         return hint(
@@ -160,30 +162,53 @@ def exercise_2(answer: Any, report: Any) -> CheckResult:
                 "groups with more than one row."
             )
         )
-    try:
-        given = {str(a) for a in answer}
-    except TypeError:
-        return hint(_("Give a collection of message ids (e.g. a set or list of str)."))
-    stored = report.store.read_all(entity_type="BankAccount")
-    truth = {m for m, n in events_per_message(stored).items() if n > 1}
-    if given == truth:
-        return passed(
-            _("{count} messages took effect more than once: the drift you saw.").format(
-                count=len(truth)
-            )
-        )
-    if given > truth:
+    if not callable(answer):
         return hint(
             _(
-                "Some of these messages took effect only once. Count the events per "
-                "triggering_event, not the deliveries."
+                "Hand in the function double_applied(store): it must query the store it is "
+                "given (store.sql), so that it also works on a run you have not seen — ids "
+                "copied from an output would not."
             )
         )
-    return hint(
-        _(
-            "Some double-applied messages are missing. Every event the consumer wrote "
-            "carries its message id in triggering_event."
+    other = run_redelivery(
+        "naive", duplicate_rate=0.3, crash_rate=0.1, seed=report.seed + 101, messages=40
+    )
+    for number, store in enumerate((report.store, other.store)):
+        try:
+            given = {str(a) for a in answer(store)}
+        except TypeError:
+            return hint(_("double_applied(store) must return a collection of message ids."))
+        truth = {
+            m
+            for m, n in events_per_message(store.read_all(entity_type="BankAccount")).items()
+            if n > 1
+        }
+        if given == truth:
+            continue
+        if number == 1:
+            return hint(
+                _(
+                    "Right for naive_run, wrong for another run: compute the ids from the "
+                    "store you are given, don't return fixed ones."
+                )
+            )
+        if given > truth:
+            return hint(
+                _(
+                    "Some of these messages took effect only once. Count the events per "
+                    "triggering_event, not the deliveries."
+                )
+            )
+        return hint(
+            _(
+                "Some double-applied messages are missing. Every event the consumer wrote "
+                "carries its message id in triggering_event."
+            )
         )
+    stored = report.store.read_all(entity_type="BankAccount")
+    count = len({m for m, n in events_per_message(stored).items() if n > 1})
+    return passed(
+        _("{count} messages took effect more than once: the drift you saw.").format(count=count)
     )
 
 
