@@ -3,7 +3,8 @@
 ``python -m eslab classroom hub start`` (as root) starts, in one folder of the
 instructor's machine:
 
-* the shared PostgreSQL store (:class:`eslab.pgcluster.PgCluster`, in ``<folder>/store``);
+* the shared PostgreSQL store, started as a :class:`eslab.classroom.Classroom` in
+  ``<folder>/store`` (its ``learner`` role can read and append, never delete or rewrite);
 * a JupyterHub (``pip install -e '.[hub]'``) behind ``configurable-http-proxy`` (installed
   beforehand by ``make hub-proxy`` into ``.hub/``; nothing is downloaded at run time).
 
@@ -12,7 +13,8 @@ Learners log in with any name and the workshop password (JupyterHub's
 the same name (``useradd``, marked ``eslab learner`` in its GECOS field, home
 ``<folder>/homes/<name>`` with mode 0700) and copies the learner notebooks into it — never
 ``notebooks/solutions``. Each server runs as that user (``LocalProcessSpawner``) with
-``ESLAB_STORE`` pointing at the shared store and ``ESLAB_LEARNER`` naming the learner.
+``ESLAB_STORE`` set to the learner role's URL of the shared store (never the superuser)
+and ``ESLAB_LEARNER`` naming the learner.
 Idle servers are culled. ``reset`` removes the learners (users, homes, hub records) and
 empties the shared store; the course in the repository is never touched.
 """
@@ -36,8 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eslab.classroom import Classroom
 from eslab.errors import EslabError
-from eslab.pgcluster import PgCluster, free_port
+from eslab.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -154,20 +157,18 @@ def start(
         _reachable(path)
     (folder / "homes").mkdir(exist_ok=True)
     os.chmod(folder / "homes", 0o711)
-    cluster = PgCluster(folder / "store").start()
     settings = HubSettings(
         folder=str(folder),
         password=password,
         ip=ip,
         port=port,
-        store_url=cluster.url(),
+        store_url=shared_store(folder).start(),  # the learner role's URL
         instructor=instructor,
         idle_timeout=idle_timeout,
         hub_port=free_port(),
         proxy_api_port=free_port(),
         service_token=service_token,
     )
-    _prepare_store(settings.store_url)
     settings.save()
     config = folder / "jupyterhub_config.py"
     config.write_text(
@@ -215,12 +216,10 @@ def stop(folder: str | Path = DEFAULT_FOLDER, timeout: float = 30.0) -> list[str
         (folder / name).unlink(missing_ok=True)
     for user in learners(folder):  # servers the hub could not stop (a crash, a SIGKILL)
         subprocess.run(["pkill", "-KILL", "-u", user], check=False)
-    cluster_dir = folder / "store"
-    if (cluster_dir / "data").exists():
-        cluster = PgCluster(cluster_dir)
-        if cluster.running():
-            cluster.stop()
-            stopped.append("store")
+    store = shared_store(folder)
+    if store.running():
+        store.stop()
+        stopped.append("store")
     return stopped
 
 
@@ -236,13 +235,12 @@ def status(folder: str | Path = DEFAULT_FOLDER) -> dict[str, Any]:
     if not (folder / SETTINGS).exists():
         return {"hub": False, "folder": str(folder)}
     settings = HubSettings.load(folder)
-    cluster_dir = folder / "store"
     return {
         "hub": running(folder),
         "folder": str(folder),
         "url": settings.url,
         "store": settings.store_url,
-        "store_running": (cluster_dir / "data").exists() and PgCluster(cluster_dir).running(),
+        "store_running": shared_store(folder).running(),
         "learners": learners(folder),
     }
 
@@ -267,9 +265,8 @@ def reset(folder: str | Path = DEFAULT_FOLDER) -> list[str]:
         if (folder / name).exists():
             (folder / name).unlink()
             removed.append(name)
-    cluster_dir = folder / "store"
-    if (cluster_dir / "data").exists():
-        cluster = PgCluster(cluster_dir)
+    cluster = shared_store(folder).cluster
+    if cluster.initialised():
         was_running = cluster.running()
         cluster.start()
         clear_store(cluster.url())
@@ -277,6 +274,11 @@ def reset(folder: str | Path = DEFAULT_FOLDER) -> list[str]:
         if not was_running:
             cluster.stop()
     return removed
+
+
+def shared_store(folder: str | Path = DEFAULT_FOLDER) -> Classroom:
+    """The hub's shared store: a classroom cluster in ``<folder>/store``."""
+    return Classroom(Path(folder).resolve() / "store")
 
 
 def clear_store(url: str) -> None:
@@ -439,13 +441,6 @@ def copy_course(home: Path, *, instructor: bool = False) -> list[Path]:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _prepare_store(url: str) -> None:
-    """Create the store's schema once, so learners find the tables."""
-    from eslab.store import EventStore
-
-    EventStore(url).close()
 
 
 def _reachable(path: Path) -> None:

@@ -1,8 +1,9 @@
 """The workshop hub for real: JupyterHub + proxy + shared PostgreSQL store, learners in Chromium.
 
 One hub for the module (it takes ~10 s to start): two learners log in through the login
-form, each runs a conflict cell against the shared store and sees the other's write; a
-wrong password is refused; a learner can open neither the other's server nor their files.
+form and play two rounds of the conflict cell on the shared store, through its learner role
+(not the superuser); each learner loses one round to the other's event; a wrong password is
+refused; a learner can open neither the other's server nor their files.
 Needs root (one system user per learner), Chromium, JupyterHub and the npm proxy
 (``make hub-setup``); skipped without them, a failure under ``CI``.
 """
@@ -23,12 +24,13 @@ import nbformat
 import pytest
 
 from eslab import hub
-from eslab.pgcluster import PgCluster, find_bin_dir, free_port
+from eslab.pgcluster import find_bin_dir, free_port
 from eslab.store import EventStore
 
 from ..browser.conftest import require_chromium
 from ..browser.harness import (
     assert_no_errors,
+    notebook_panel,
     open_notebook,
     run_all,
     wait_until_executed,
@@ -38,21 +40,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "event-sourcing-42"
 SUFFIX = os.getpid() % 100000
 ALICE, BOB = f"alice{SUFFIX}", f"bob{SUFFIX}"
-CONFLICT_NB = "shared_conflict.ipynb"
 CELLS = [
-    "import os\nfrom eslab import EventStore\nfrom eslab.events import Event\n"
-    "store = EventStore(os.environ['ESLAB_STORE'])\nme = os.environ['ESLAB_LEARNER']",
-    # The shared account is opened once; everyone then read it at version 1 and deposits:
-    # whoever appends second gets the conflict.
+    "import os\nfrom eslab import EventStore\nfrom eslab.events import EventMetadata\n"
+    "store = EventStore(os.environ['ESLAB_STORE'])\nme = os.environ['ESLAB_LEARNER']\n"
+    "print('connected as', store.sql('SELECT current_user AS u')['u'][0])",
+    # The round's account is opened once; both learners read it at version 1 and deposit:
+    # whoever saves second holds a stale version and gets the conflict.
     "from eslab.domain.bank import AccountOpened, MoneyDeposited\n"
-    "from eslab.errors import StreamExistsError\n"
-    "try:\n    store.append('Account', 'shared-1', [AccountOpened(owner='class', "
+    "from eslab.errors import ConcurrencyError, StreamExistsError\n"
+    "try:\n    store.append('Account', 'STREAM', [AccountOpened(owner='class', "
     "initial_deposit=0)], expected_version=0)\nexcept StreamExistsError:\n    pass\n"
-    "try:\n    store.append('Account', 'shared-1', [MoneyDeposited(amount=1)], "
-    "expected_version=1)\n    print(f'{me} wrote version 2')\n"
-    "except Exception as exc:\n    print(f'{me} saw a conflict: {type(exc).__name__}: {exc}')",
-    "rows = store.sql(\"SELECT count(*) AS n FROM events WHERE entity_id = 'shared-1'\")\n"
-    "print('events in the shared stream:', int(rows['n'][0]))",
+    "try:\n    store.append('Account', 'STREAM', [MoneyDeposited(amount=1)], "
+    "expected_version=1, metadata=EventMetadata(actor=me))\n    print(f'{me} wrote version 2')\n"
+    "except ConcurrencyError as exc:\n"
+    "    rows = store.sql(\"SELECT metadata->>'actor' AS actor FROM events \"\n"
+    "                     \"WHERE entity_id = 'STREAM' AND entity_version = 2\")\n"
+    "    winner = rows['actor'][0]\n"
+    "    print(f'{me} saw a conflict: ConcurrencyError caused by {winner}: {exc}')",
     "try:\n    open(os.path.expanduser('~/../OTHER/notebooks/03_optimistic_locking.ipynb'))\n"
     "    print('read the other learner\\'s notebook')\n"
     "except PermissionError:\n    print('the other learner\\'s files are closed to me')",
@@ -88,7 +92,7 @@ class LearnerServer:
     root_dir: Path
 
     def lab_url(self, relpath: str = "") -> str:
-        return f"{self.url}user/{self.name}/lab/tree/{relpath}"
+        return f"{self.url}user/{self.name}/lab/tree/{relpath}?reset"  # only this notebook
 
 
 @pytest.fixture(scope="module")
@@ -121,19 +125,21 @@ def _login(browser: Any, settings: hub.HubSettings, name: str, password: str) ->
     return page
 
 
-def _conflict_notebook(settings: hub.HubSettings, name: str, other: str) -> LearnerServer:
-    home = Path(settings.folder) / "homes" / name
-    notebooks = home / "notebooks"
+def _conflict_round(settings: hub.HubSettings, page: Any, name: str, other: str, n: int) -> str:
+    """Write round ``n``'s conflict notebook into ``name``'s home, run it, return the output."""
+    notebooks = Path(settings.folder) / "homes" / name / "notebooks"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c.replace("OTHER", other)) for c in CELLS]
-    nbformat.write(nb, notebooks / CONFLICT_NB)
+    code = [c.replace("OTHER", other).replace("STREAM", f"shared-{n}") for c in CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in code]
+    path = notebooks / f"shared_conflict_{n}.ipynb"
+    nbformat.write(nb, path)
     user = pwd.getpwnam(name)
-    os.chown(notebooks / CONFLICT_NB, user.pw_uid, user.pw_gid)
-    return LearnerServer(settings.url, name, notebooks)
-
-
-def _outputs(page: Any) -> str:
-    return page.locator(".jp-OutputArea-output").all_inner_texts()
+    os.chown(path, user.pw_uid, user.pw_gid)
+    open_notebook(page, LearnerServer(settings.url, name, notebooks), path.name, timeout=120_000)
+    run_all(page)
+    assert wait_until_executed(page, timeout=120_000) == "done"
+    assert_no_errors(page)
+    return "\n".join(notebook_panel(page).locator(".jp-OutputArea-output").all_inner_texts())
 
 
 def test_two_learners_share_a_store_and_nothing_else(
@@ -151,23 +157,19 @@ def test_two_learners_share_a_store_and_nothing_else(
         assert (home / name).stat().st_mode & 0o777 == 0o700
         assert pwd.getpwnam(name).pw_gecos == hub.LEARNER_MARK
 
-    seen = {}
-    for name, other in ((ALICE, BOB), (BOB, ALICE)):  # alice first: bob gets the conflict
-        server = _conflict_notebook(running_hub, name, other)
-        page = pages[name]
-        open_notebook(page, server, CONFLICT_NB, timeout=120_000)
-        run_all(page)
-        assert wait_until_executed(page, timeout=120_000) == "done"
-        assert_no_errors(page)
-        seen[name] = "\n".join(_outputs(page))
-    assert f"{ALICE} wrote version 2" in seen[ALICE]
-    assert f"{BOB} saw a conflict: ConcurrencyError" in seen[BOB]
-    assert "events in the shared stream: 2" in seen[BOB]
-    for text in seen.values():
-        assert "the other learner's files are closed to me" in text
+    assert running_hub.store_url.startswith("postgresql://learner:")
+    # Round 1: alice saves first, bob's stale save conflicts; round 2 the other way round.
+    for n, (first, second) in enumerate(((ALICE, BOB), (BOB, ALICE)), start=1):
+        won = _conflict_round(running_hub, pages[first], first, second, n)
+        lost = _conflict_round(running_hub, pages[second], second, first, n)
+        assert f"{first} wrote version 2" in won
+        assert f"{second} saw a conflict: ConcurrencyError caused by {first}" in lost
+        for text in (won, lost):
+            assert "connected as learner" in text
+            assert "the other learner's files are closed to me" in text
 
     # The hub refuses alice at bob's server (403 page, never bob's Lab).
-    response = pages[ALICE].goto(f"{running_hub.url}user/{BOB}/lab/tree/{CONFLICT_NB}")
+    response = pages[ALICE].goto(f"{running_hub.url}user/{BOB}/lab/tree/shared_conflict_1.ipynb")
     assert response is not None and response.status == 403
     assert pages[ALICE].locator(".jp-NotebookPanel").count() == 0
 
@@ -195,7 +197,7 @@ def test_stop_then_reset_clears_learners_and_store_but_not_the_course(
         with pytest.raises(KeyError):
             pwd.getpwnam(name)
     assert not (folder / "homes").exists()
-    cluster = PgCluster(folder / "store").start()  # reset left it stopped, as it found it
+    cluster = hub.shared_store(folder).cluster.start()  # reset left it stopped, as found
     store = EventStore(running_hub.store_url)
     assert store.last_position() == 0  # the store's events are gone, its tables stay
     store.close()
