@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from eslab.aggregate import AggregateRepository
+from eslab.domain.order import ConfirmRevision, Order, ReviseOrder
+from eslab.store import EventStore
 from eslab.widgets.conflict_lab import CRUD_BLIND, CRUD_VERSIONED, EVENT_STORE, ConflictLab
 
 
@@ -84,3 +87,29 @@ def test_reset_starts_again() -> None:
     lab.reset_button.click()
     assert lab.statements == [] and lab.mode.value == EVENT_STORE
     assert "holds version 2" in status(lab, "Alice")
+
+
+def test_a_lab_on_a_shared_store_meets_a_classmates_save(pg_url: str) -> None:
+    with EventStore(pg_url) as mine, EventStore(pg_url) as classmate:
+        lab = ConflictLab(store=mine, order_id="order-classroom")
+        assert [v for _, v in lab.mode.options] == [EVENT_STORE]  # no CRUD table there
+        assert "holds version 2" in status(lab, "Alice")  # the lab created the order
+        # Another learner, in another kernel, revises and confirms: the stream moves to 4.
+        theirs = AggregateRepository(classmate, Order)
+        theirs.update("order-classroom", ReviseOrder({"pizza": 5}))
+        theirs.update("order-classroom", ConfirmRevision())
+        click(lab, "Alice", "save")  # Alice's tab still holds version 2
+        assert lab.tabs["Alice"].outcome == "conflict"
+        assert "is at version 4, you expected 2" in status(lab, "Alice")
+        assert "ConcurrencyError" in lab.last_notice
+        assert lab.rejected[0].stream == "Order order-classroom"
+        assert "Timeline: 4 events stored, 1 rejected append(s) marked ✕" == lab.caption.value
+        click(lab, "Alice", "retry")  # reload from the shared stream: the classmate's order
+        assert lab.tabs["Alice"].outcome == "saved" and "saved version 5" in status(lab, "Alice")
+        learners = [
+            e.metadata.extra.get("learner") for e in classmate.load("Order", "order-classroom")
+        ]
+        assert learners[-1].endswith("/Alice") and len(learners) == 5
+        # A second lab (a classmate's) on the same store finds the order, not a new one.
+        other = ConflictLab(store=classmate, order_id="order-classroom")
+        assert "holds version 5" in status(other, "Bob")

@@ -14,6 +14,13 @@ three modes:
 
 "Reload & retry" loads the current version and runs the tab's command again — the
 aggregate may now accept it or refuse it, but nobody's change is lost.
+
+Given a ``store`` (e.g. the classroom store of ``ESLAB_STORE``) and an ``order_id``, the
+lab works on that stream instead of its own in-memory order: the tabs load the order as
+the class left it, a save may meet a classmate's newer version (the same
+``ConcurrencyError``, marked on the timeline), and each saved event records who saved it
+(``metadata.extra["learner"]``). Only the event-store mode is offered then: the CRUD
+table lives in the lab's own store.
 """
 
 from __future__ import annotations
@@ -39,9 +46,11 @@ from eslab.domain.order import (
     Order,
     ReviseOrder,
 )
-from eslab.errors import CommandRejectedError, ConcurrencyError
+from eslab.errors import CommandRejectedError, ConcurrencyError, StreamExistsError
+from eslab.events import EventMetadata
 from eslab.i18n import _
 from eslab.lessons.nb03_optimistic_locking import VersionedTable
+from eslab.lessons.nb04_log_tailing import learner_tag
 from eslab.serialization import decode, encode
 from eslab.store import EventStore
 from eslab.viz.timeline import Mark, timeline
@@ -60,7 +69,7 @@ COMMANDS: dict[str, object] = {
 }
 _SHOWN_INSERT = (
     "INSERT INTO events (entity_type, entity_id, entity_version, …) "
-    "VALUES ('Order', 'order-1', {v}, …)"
+    "VALUES ('Order', '{order}', {v}, …)"
 )
 
 
@@ -92,11 +101,16 @@ class ConflictLab(Lab):
 
     name = "conflictlab"
 
-    def __init__(self, mode: str = EVENT_STORE) -> None:
+    def __init__(
+        self, mode: str = EVENT_STORE, store: EventStore | None = None, order_id: str = ORDER_ID
+    ) -> None:
+        """Without ``store``, a fresh in-memory order; with one, the stream ``order_id`` there."""
         super().__init__()
+        self.shared = store
+        self.order_id = order_id
         self.mode = control(
             w.ToggleButtons(
-                options=[(_(m), m) for m in MODES],
+                options=[(_(m), m) for m in (MODES if store is None else MODES[:1])],
                 value=mode,
                 description=_("save to"),
                 style={"button_width": "auto"},
@@ -160,10 +174,8 @@ class ConflictLab(Lab):
         )
         return box
 
-    def reset(self) -> None:
-        """A fresh order at version 2 (created, approved); both tabs load it."""
-        self.store = EventStore(clock=FixedClock(), id_factory=SeededIds(3), trace=True)
-        self.repo = AggregateRepository(self.store, Order)
+    def _create_order(self) -> Order:
+        """Create the order and approve it (version 2); return it."""
         items = [
             LineItem("pizza", "Margherita", 2, Money(950)),
             LineItem("dessert", "Tiramisu", 1, Money(600)),
@@ -172,12 +184,28 @@ class ConflictLab(Lab):
             CreateOrder(
                 "consumer-7", "restaurant-1", items, Address("1 Main St", "Oakland", "94611")
             ),
-            entity_id=ORDER_ID,
+            entity_id=self.order_id,
         )
-        order = self.repo.update(ORDER_ID, ApproveOrder())
-        self.crud = VersionedTable(self.store, "crud_orders")
-        self.crud.insert(ORDER_ID, encode(order))
-        self.crud.write(ORDER_ID, encode(order), 1, session="setup")  # version 2, like the stream
+        return self.repo.update(self.order_id, ApproveOrder())
+
+    def reset(self) -> None:
+        """Both tabs load the order: a fresh one at version 2, or the given stream as it is now."""
+        if self.shared is None:
+            self.store = EventStore(clock=FixedClock(), id_factory=SeededIds(3), trace=True)
+            self.repo = AggregateRepository(self.store, Order)
+            order = self._create_order()
+            self.crud = VersionedTable(self.store, "crud_orders")
+            self.crud.insert(ORDER_ID, encode(order))
+            self.crud.write(ORDER_ID, encode(order), 1, session="setup")  # version 2 too
+        else:
+            self.store = self.shared
+            self.repo = AggregateRepository(self.store, Order)
+            if self.store.head("Order", self.order_id) == 0:
+                try:
+                    self._create_order()
+                except (StreamExistsError, ConcurrencyError):
+                    pass  # a classmate created it first
+            order = self.repo.find(self.order_id)
         self.statements: list[tuple[str, str, str, str]] = []
         self.rejected: list[Mark] = []
         self.lost: list[str] = []
@@ -207,7 +235,7 @@ class ConflictLab(Lab):
                 tab, "refused", _("refused by the order itself: {error}").format(error=exc)
             )
         changed = Order.replay(events, decode(Order, encode(tab.order)))
-        changed.id, changed.version = ORDER_ID, tab.order.version + 1
+        changed.id, changed.version = self.order_id, tab.order.version + 1
         if self.mode.value == EVENT_STORE:
             return self._append(tab, events, changed)
         return self._crud_write(tab, changed)
@@ -216,7 +244,7 @@ class ConflictLab(Lab):
         """Load the current version, then save the same command again."""
         tab = self.tabs[person]
         if self.mode.value == EVENT_STORE:
-            tab.order = self.repo.find(ORDER_ID)
+            tab.order = self.repo.find(self.order_id)
         else:
             row = self.crud.read(ORDER_ID)
             tab.order = decode(Order, row.data)
@@ -226,9 +254,16 @@ class ConflictLab(Lab):
 
     def _append(self, tab: Tab, events: list[Any], changed: Order) -> str:
         expected = tab.order.version
-        shown = _SHOWN_INSERT.format(v=expected + 1)
+        shown = _SHOWN_INSERT.format(order=self.order_id, v=expected + 1)
+        who = None if self.shared is None else f"{learner_tag()}/{tab.person}"
         try:
-            self.store.append("Order", ORDER_ID, events, expected)
+            self.store.append(
+                "Order",
+                self.order_id,
+                events,
+                expected,
+                metadata=None if who is None else EventMetadata(extra={"learner": who}),
+            )
         except ConcurrencyError as exc:
             self.statements.append(
                 (
@@ -243,7 +278,7 @@ class ConflictLab(Lab):
             # The refused INSERT used up the next position: it stays a gap in the log.
             self.rejected.append(
                 Mark(
-                    f"Order {ORDER_ID}",
+                    f"Order {self.order_id}",
                     self.store.last_position() + 1,
                     "rejected",
                     _("{person}: v{version} refused").format(
@@ -252,7 +287,7 @@ class ConflictLab(Lab):
                 )
             )
             # In a workshop the instructor's live view counts it (no-op without ESLAB_STORE).
-            class_record.conflict_seen(f"Order/{ORDER_ID}", expected, exc.actual_version)
+            class_record.conflict_seen(f"Order/{self.order_id}", expected, exc.actual_version)
             return self._done(tab, "conflict", f"{type(exc).__name__}: {exc}")
         self.statements.append(
             (tab.person, shown, "1", _("version {version} stored").format(version=expected + 1))
@@ -372,17 +407,17 @@ class ConflictLab(Lab):
         if self.mode.value == EVENT_STORE:
             rows = [
                 (e.position, e.entity_version, e.event_type)
-                for e in self.store.load("Order", ORDER_ID)
+                for e in self.store.load("Order", self.order_id)
             ]
-            self.table_view.value = "<b>events (Order order-1)</b>" + html_table(
+            self.table_view.value = f"<b>events (Order {self.order_id})</b>" + html_table(
                 ["position", "entity_version", "event_type"],
                 rows,
                 css_class=f"eslab-{self.name}-rows",
             )
             fig = timeline(
-                self.store.load("Order", ORDER_ID),
+                self.store.load("Order", self.order_id),
                 marks=self.rejected,
-                title=_("Order order-1: a rejected append is marked ✕"),
+                title=_("Order {order}: a rejected append is marked ✕").format(order=self.order_id),
                 figsize=(8, 1.9),
             )
             self.last_figure = fig

@@ -51,5 +51,9 @@ def test_master_runs_against_the_shared_store(
         slots = store.sql("SELECT slot_name FROM pg_replication_slots")
     if name.startswith("03"):
         assert int(saved["n"][0]) >= 1  # this kernel's turn landed in the shared stream
+        lab = next(c for c in nb.cells if c.get("id") == "c3a5e0b6")  # the lab on the shared order
+        assert any(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in lab.outputs
+        )
     else:
         assert slots.empty  # notebook 04 dropped its WAL slot
